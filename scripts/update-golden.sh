@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Regenerates the expected output of tests/golden/*.golden from the current
+# build. Review every diff by hand against WinDbg's conventions before
+# committing: a golden file is only as good as that review.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-build/ntriage}
+CORPUS=${NTRIAGE_CORPUS:-../shared/corpus}
+for g in tests/golden/*.golden; do
+  dump=$(sed -n 's/^dump: //p' "$g" | head -1)
+  cmds=$(sed -n 's/^commands: //p' "$g" | head -1)
+  case "$dump" in
+    corpus:*) path="$CORPUS/${dump#corpus:}" ;;
+    fixture:*) path="tests/fixtures/${dump#fixture:}" ;;
+    *) path="$dump" ;;
+  esac
+  [ -r "$path" ] || { echo "skip $g: $path missing"; continue; }
+  header=$(sed '/^----$/q' "$g")
+  { printf '%s\n' "$header"; "$BIN" "$path" -c "$cmds"; } > "$g.new" || true
+  mv "$g.new" "$g"
+  echo "updated $g"
+done

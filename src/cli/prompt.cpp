@@ -1,0 +1,60 @@
+#include "cli/prompt.h"
+
+#include <editline/readline.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+namespace nt {
+
+namespace {
+std::string historyPath() {
+    const char* home = std::getenv("HOME");
+    return home ? std::string(home) + "/.ntriage_history" : std::string();
+}
+}  // namespace
+
+int runInteractive(Engine& engine) {
+    std::string hist = historyPath();
+    using_history();
+    if (!hist.empty()) read_history(hist.c_str());
+    bool tty = isatty(STDIN_FILENO);
+    std::string last;
+    while (true) {
+        std::string prompt = engine.prompt();
+        std::string line;
+        if (tty) {
+            char* raw = readline(prompt.c_str());
+            if (!raw) break;
+            line = raw;
+            std::free(raw);
+        } else {
+            std::cout << prompt << std::flush;
+            if (!std::getline(std::cin, line)) break;
+            std::cout << line << "\n";
+        }
+        // An empty line repeats the last command, as in WinDbg.
+        if (line.empty()) line = last;
+        if (line.empty()) continue;
+        if (tty && line != last) {
+            add_history(line.c_str());
+            if (!hist.empty()) append_history(1, hist.c_str());
+        }
+        last = line;
+        bool quit = false;
+        for (auto& out : engine.runLine(line)) {
+            if (engine.jsonMode) std::cout << out.json.dump(2) << "\n";
+            else std::cout << out.text;
+            std::cout.flush();
+            if (out.quit) quit = true;
+        }
+        if (quit) break;
+    }
+    if (!hist.empty()) history_truncate_file(hist.c_str(), 1000);
+    return 0;
+}
+
+}  // namespace nt

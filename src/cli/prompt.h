@@ -1,0 +1,11 @@
+// Interactive prompt with line editing and history (libedit).
+#pragma once
+
+#include "commands/engine.h"
+
+namespace nt {
+
+// Reads commands until `q` or end of input; returns the process exit code.
+int runInteractive(Engine& engine);
+
+}  // namespace nt

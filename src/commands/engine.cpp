@@ -1,0 +1,334 @@
+#include "commands/engine.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/error.h"
+#include "base/format.h"
+
+namespace nt {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+// WoW64 facts (x64 Windows): the 64-bit TEB's TlsSlots[WOW64_TLS_CPURESERVED=1]
+// points to the WoW64 CPU area; the 32-bit CONTEXT follows a 4-byte header
+// (Flags/MachineType on Windows 10, a flags dword on Windows 7). The 32-bit
+// TEB is what TEB64.NtTib.ExceptionList points to (2 pages above TEB64).
+constexpr uint64_t kTeb64TlsSlots = 0x1480;
+constexpr uint64_t kWow64CpuReservedSlot = 1;
+constexpr uint64_t kWow64ContextOffset = 4;
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<Target> target)
+    : target_(std::move(target)), images_(*target_), symbols_(*target_, images_) {
+    effMachine_ = target_->machine;
+    currentThread_ = target_->threads.empty() ? 0 : std::min(target_->eventThread, target_->threads.size() - 1);
+    detectWow64();
+    registerThreadCommands(*this);
+    registerStackCommands(*this);
+    registerModuleCommands(*this);
+    registerRegisterCommands(*this);
+    registerMemoryCommands(*this);
+    registerDisasmCommands(*this);
+    registerSymbolCommands(*this);
+    registerEvalCommands(*this);
+    registerInfoCommands(*this);
+}
+
+void Engine::detectWow64() {
+    if (target_->machine != Machine::Amd64) return;
+    // A WoW64 process has wow64cpu.dll/wow64.dll loaded in its 64-bit view.
+    for (const auto& m : target_->modules) {
+        std::string n = m.name;
+        std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (n == "wow64cpu" || n == "wow64" || n == "wow64win") {
+            wow64_ = true;
+            return;
+        }
+    }
+}
+
+void Engine::registerCommand(CommandInfo info) {
+    std::string key = info.name;
+    commands_[key] = std::move(info);
+}
+
+bool Engine::setEffectiveMachine(Machine m) {
+    if (m == Machine::Unknown) return false;
+    if (m != target_->machine && !(wow64_ && m == Machine::X86)) return false;
+    if (m != effMachine_) {
+        effMachine_ = m;
+        scope_.reset();
+        stackKey_.reset();
+    }
+    return true;
+}
+
+void Engine::setCurrentThread(size_t index) {
+    if (index >= target_->threads.size()) return;
+    currentThread_ = index;
+    scope_.reset();
+    stackKey_.reset();
+}
+
+void Engine::setScopeContext(std::optional<CpuContext> ctx, std::string reason) {
+    scope_ = std::move(ctx);
+    scopeReason_ = std::move(reason);
+    stackKey_.reset();
+}
+
+uint64_t Engine::tebFor(size_t index) const {
+    if (index >= target_->threads.size()) return 0;
+    uint64_t teb = target_->threads[index].teb;
+    if (effMachine_ == Machine::X86 && target_->machine == Machine::Amd64) {
+        // TEB64.NtTib.ExceptionList holds the 32-bit TEB in a WoW64 thread.
+        if (auto p = target_->memory().readValue<uint64_t>(teb); p && *p && *p < 0x100000000ull) return *p;
+        return teb + 0x2000;
+    }
+    return teb;
+}
+
+std::optional<uint64_t> Engine::peb() const {
+    if (target_->threads.empty()) return std::nullopt;
+    uint64_t teb = tebFor(currentThread_);
+    if (is64()) return target_->memory().readValue<uint64_t>(teb + 0x60);
+    auto p = target_->memory().readValue<uint32_t>(teb + 0x30);
+    if (!p) return std::nullopt;
+    return *p;
+}
+
+std::optional<CpuContext> Engine::threadContext(size_t index) const {
+    if (index >= target_->threads.size()) return std::nullopt;
+    const Thread& t = target_->threads[index];
+    if (!t.context) return std::nullopt;
+    if (effMachine_ == t.context->machine()) return t.context;
+    if (effMachine_ == Machine::X86 && t.context->machine() == Machine::Amd64 && wow64_) {
+        const Memory& mem = target_->memory();
+        auto cpuArea = mem.readValue<uint64_t>(t.teb + kTeb64TlsSlots + 8 * kWow64CpuReservedSlot);
+        if (!cpuArea || *cpuArea == 0) return std::nullopt;
+        std::vector<uint8_t> raw(CpuContext::kX86Size);
+        uint64_t got = mem.read(*cpuArea + kWow64ContextOffset, raw);
+        if (got < 0xcc) return std::nullopt;
+        raw.resize(got);
+        return CpuContext::parse(Machine::X86, Bytes(raw.data(), raw.size()));
+    }
+    return std::nullopt;
+}
+
+std::optional<CpuContext> Engine::currentContext() const {
+    if (scope_) return scope_;
+    return threadContext(currentThread_);
+}
+
+StackWalk Engine::walk(const CpuContext& ctx, size_t threadIndex) {
+    WalkOptions opts;
+    if (threadIndex < target_->threads.size()) {
+        const Thread& t = target_->threads[threadIndex];
+        // Stack bounds from the TEB of the effective machine when readable.
+        uint64_t teb = tebFor(threadIndex);
+        if (is64()) {
+            auto base = target_->memory().readValue<uint64_t>(teb + 8);
+            auto limit = target_->memory().readValue<uint64_t>(teb + 0x10);
+            if (base && limit && *limit < *base) {
+                opts.stackBase = *base;
+                opts.stackLimit = *limit;
+            }
+        } else {
+            auto base = target_->memory().readValue<uint32_t>(teb + 4);
+            auto limit = target_->memory().readValue<uint32_t>(teb + 8);
+            if (base && limit && *limit < *base) {
+                opts.stackBase = *base;
+                opts.stackLimit = *limit;
+            }
+        }
+        if (opts.stackBase == 0 && t.stackSize && effMachine_ == target_->machine) {
+            opts.stackLimit = t.stackStart;
+            opts.stackBase = t.stackStart + t.stackSize;
+        }
+    }
+    return walkStack(*target_, images_, ctx, opts);
+}
+
+const StackWalk& Engine::currentStack() {
+    auto key = std::make_tuple(currentThread_, effMachine_, scope_.has_value());
+    if (stackKey_ && *stackKey_ == key) return stackCache_;
+    stackCache_ = {};
+    if (auto ctx = currentContext()) stackCache_ = walk(*ctx, currentThread_);
+    stackKey_ = key;
+    return stackCache_;
+}
+
+std::string Engine::prompt() const {
+    std::string p = "0:" + hexPad(currentThread_, 3);
+    // WinDbg prints the thread number in decimal, zero-padded to 3.
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%03zu", currentThread_);
+    p = std::string("0:") + buf;
+    if (effMachine_ != target_->machine) p += ":" + std::string(effMachine_ == Machine::X86 ? "x86" : machineName(effMachine_));
+    return p + "> ";
+}
+
+namespace {
+
+// Thread prefix forms: "~*", "~N", "~." "~#" followed by a command ("~*k", "~3 kb").
+// "~" alone and "~N s" / "~Ns" are commands of their own (handled by the ~ family).
+bool parseThreadPrefix(std::string_view cmd, std::string& selector, std::string_view& rest) {
+    if (cmd.size() < 2 || cmd[0] != '~') return false;
+    size_t i = 1;
+    if (cmd[i] == '*' || cmd[i] == '.' || cmd[i] == '#') {
+        selector = std::string(1, cmd[i]);
+        ++i;
+    } else {
+        size_t j = i;
+        while (j < cmd.size() && std::isdigit(static_cast<unsigned char>(cmd[j]))) ++j;
+        if (j == i) return false;
+        selector = std::string(cmd.substr(i, j - i));
+        i = j;
+    }
+    rest = trim(cmd.substr(i));
+    if (rest.empty()) return false;
+    // "~3 s" / "~3s" selects the thread: handled by the ~ command itself.
+    if (rest == "s") return false;
+    return true;
+}
+
+}  // namespace
+
+Output Engine::execute(std::string_view command) {
+    Output out;
+    std::string_view cmd = trim(command);
+    if (cmd.empty()) return out;
+
+    std::string selector;
+    std::string_view rest;
+    if (parseThreadPrefix(cmd, selector, rest)) {
+        std::vector<size_t> which;
+        if (selector == "*") {
+            for (size_t i = 0; i < target_->threads.size(); ++i) which.push_back(i);
+        } else if (selector == ".") {
+            which.push_back(currentThread_);
+        } else if (selector == "#") {
+            which.push_back(target_->eventThread);
+        } else {
+            size_t n = std::stoul(selector);
+            if (n >= target_->threads.size()) {
+                out.line("Illegal thread error in '" + std::string(cmd) + "'");
+                out.error = true;
+                out.json = {{"error", "illegal thread"}, {"thread", n}};
+                return out;
+            }
+            which.push_back(n);
+        }
+        size_t saved = currentThread_;
+        auto savedScope = scope_;
+        auto savedReason = scopeReason_;
+        nlohmann::json arr = nlohmann::json::array();
+        for (size_t idx : which) {
+            // WinDbg prints a blank line and the thread's `~` line before each,
+            // marked relative to the real current thread.
+            currentThread_ = saved;
+            Output header = execute("~" + std::to_string(idx));
+            currentThread_ = idx;
+            scope_.reset();
+            stackKey_.reset();
+            if (which.size() > 1 || selector == "*") out.text += "\n";
+            out.text += header.text;
+            Output o = execute(rest);
+            out.text += o.text;
+            arr.push_back({{"thread", idx}, {"result", o.json}});
+            if (o.quit) out.quit = true;
+        }
+        currentThread_ = saved;
+        scope_ = savedScope;
+        scopeReason_ = savedReason;
+        stackKey_.reset();
+        out.json = {{"command", std::string(cmd)}, {"threads", arr}};
+        return out;
+    }
+
+    // Find the longest registered command name that prefixes the line and is
+    // followed by a non-identifier character. Most WinDbg commands allow the
+    // argument to follow without a space ("db@rsp", "k3", "~3s").
+    std::string_view word = cmd;
+    const CommandInfo* best = nullptr;
+    for (const auto& [name, info] : commands_) {
+        if (cmd.size() < name.size()) continue;
+        if (cmd.substr(0, name.size()) != name) {
+            // case-insensitive match for letter commands (WinDbg accepts "K", "DB")
+            bool eq = true;
+            for (size_t i = 0; i < name.size() && eq; ++i)
+                eq = std::tolower(static_cast<unsigned char>(cmd[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+            if (!eq) continue;
+        }
+        if (best && best->name.size() >= name.size()) continue;
+        if (!info.attachedArgs && cmd.size() > name.size() && !std::isspace(static_cast<unsigned char>(cmd[name.size()])))
+            continue;
+        // For names ending in a letter, the next char must not extend the word
+        // into another command we know (e.g. "kb" vs "k"): the longest match wins anyway.
+        best = &info;
+    }
+    if (!best) {
+        size_t sp = word.find_first_of(" \t");
+        std::string w(word.substr(0, sp));
+        out.line("No export " + w.substr(w.find('!') == std::string::npos ? 0 : w.find('!') + 1) + " found");
+        if (w[0] != '!') {
+            out.text.clear();
+            out.line("       ^ Syntax error in '" + std::string(cmd) + "'");
+        }
+        out.error = true;
+        out.json = {{"error", "unknown command"}, {"command", std::string(cmd)}};
+        return out;
+    }
+    std::string_view args = trim(cmd.substr(best->name.size()));
+    try {
+        best->run(*this, args, out);
+    } catch (const UsageError& e) {
+        out.line(e.what());
+        out.error = true;
+        out.json = {{"error", e.what()}, {"command", std::string(cmd)}};
+    } catch (const FormatError& e) {
+        out.line(e.what());
+        out.error = true;
+        out.json = {{"error", e.what()}, {"command", std::string(cmd)}};
+    }
+    return out;
+}
+
+std::vector<std::string> Engine::splitCommands(std::string_view line) {
+    std::vector<std::string> cmds;
+    std::string cur;
+    bool inQuote = false;
+    auto flush = [&] {
+        std::string_view t = trim(cur);
+        if (!t.empty()) cmds.emplace_back(t);
+        cur.clear();
+    };
+    for (char c : line) {
+        if (c == '"') inQuote = !inQuote;
+        if (c == ';' && !inQuote) {
+            flush();
+            continue;
+        }
+        cur.push_back(c);
+    }
+    flush();
+    return cmds;
+}
+
+std::vector<Output> Engine::runLine(std::string_view line) {
+    std::vector<Output> outs;
+    for (const auto& c : splitCommands(line)) {
+        outs.push_back(execute(c));
+        if (outs.back().quit) break;
+    }
+    return outs;
+}
+
+}  // namespace nt

@@ -1,0 +1,141 @@
+// The walk loop shared by all machines: one unwinder step per frame, a
+// stack scan when the step fails, and the rules that keep a walk honest
+// (the caller's sp must be above the callee's, a frame cap, stop at ip 0).
+#include "unwind/stack_walk.h"
+
+#include "unwind/unwinders.h"
+
+namespace nt {
+
+std::string_view frameTrustName(FrameTrust t) {
+    switch (t) {
+        case FrameTrust::Context: return "context";
+        case FrameTrust::UnwindInfo: return "cfi";
+        case FrameTrust::FramePointer: return "frame_pointer";
+        case FrameTrust::Scan: return "scan";
+    }
+    return "";
+}
+
+namespace unwind {
+
+uint64_t readCode(WalkEnv& env, uint64_t addr, std::span<uint8_t> out) {
+    if (const Module* m = env.target.moduleAt(addr)) {
+        if (const PeImage* img = env.images.image(*m)) {
+            uint64_t rva = addr - m->base;
+            if (rva <= 0xffffffffull) {
+                uint64_t n = img->source().readRva(static_cast<uint32_t>(rva), out);
+                if (n == out.size()) return n;
+            }
+        }
+    }
+    return env.target.memory().read(addr, out);
+}
+
+bool inModuleCode(WalkEnv& env, uint64_t addr) {
+    const Module* m = env.target.moduleAt(addr);
+    if (!m) return false;
+    const PeImage* img = env.images.image(*m);
+    if (!img) return true;  // no section table to check against
+    return img->isExecutableRva(static_cast<uint32_t>(addr - m->base));
+}
+
+}  // namespace unwind
+
+namespace {
+
+// A WoW64 thread stopped in 32-bit code has an x64 context in compatibility
+// mode (CS 0x23) whose registers hold the x86 state. WinDbg walks it as x86
+// (effective machine x86), and so do we.
+constexpr uint64_t kWow64CompatCs = 0x23;
+
+CpuContext x86FromCompatMode(const CpuContext& c) {
+    CpuContext x(Machine::X86);
+    for (Reg r : {Reg::Rax, Reg::Rbx, Reg::Rcx, Reg::Rdx, Reg::Rsi, Reg::Rdi, Reg::Rbp, Reg::Rsp, Reg::Rip, Reg::Eflags,
+                  Reg::Cs, Reg::Ds, Reg::Es, Reg::Fs, Reg::Gs, Reg::Ss})
+        x.set(r, c.get(r) & 0xffffffff);
+    return x;
+}
+
+}  // namespace
+
+StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext& start, const WalkOptions& options) {
+    using namespace unwind;
+    StackWalk w;
+    CpuContext ctx = start;
+    if (start.machine() == Machine::Amd64 && (start.get(Reg::Cs) & 0xffff) == kWow64CompatCs) ctx = x86FromCompatMode(start);
+    WalkOptions opts = options;
+    // Bounds that do not contain the starting sp describe another stack (the
+    // 64-bit stack of a WoW64 thread): ignore them rather than reject every frame.
+    if (opts.stackBase && !(ctx.sp() >= opts.stackLimit && ctx.sp() < opts.stackBase)) opts.stackLimit = opts.stackBase = 0;
+    WalkEnv env{target, images, opts};
+    const Machine m = ctx.machine();
+    const unsigned ps = pointerSize(m);
+    const Memory& mem = target.memory();
+    FrameTrust trust = FrameTrust::Context;
+    bool ipIsReturnAddress = false;
+    for (unsigned i = 0; i < opts.maxFrames; ++i) {
+        const bool first = i == 0;
+        StackFrame f;
+        f.ip = ctx.ip();
+        f.sp = ctx.sp();
+        f.fp = ctx.fp();
+        f.trust = trust;
+        f.context = ctx;
+
+        StepError err = StepError::Failed;
+        std::optional<Step> step;
+        switch (m) {
+            case Machine::Amd64: step = stepX64(env, ctx, ipIsReturnAddress, err); break;
+            case Machine::X86: step = stepX86(env, ctx, first, err); break;
+            case Machine::Arm64: step = stepArm64(env, ctx, first, ipIsReturnAddress, err); break;
+            default: break;
+        }
+        // A step that does not move the stack pointer up is not a step. One
+        // exception: ARM64 frame 0 in a leaf (or before its prolog stored
+        // anything) returns through lr with sp unchanged.
+        auto grows = [&](const Step& s) {
+            if (s.caller.sp() > ctx.sp()) return true;
+            return m == Machine::Arm64 && first && s.trust == FrameTrust::UnwindInfo && s.caller.sp() == ctx.sp() &&
+                   s.caller.ip() != ctx.ip();
+        };
+        if (step && !grows(*step)) step.reset();
+        if (!step && opts.allowScan) {
+            step = stepScan(env, ctx, first);
+            if (step && err == StepError::NoUnwindInfo && m == Machine::Amd64 && w.warning.empty())
+                w.warning = "Stack unwind information not available. Following frames may be wrong.";
+        }
+        if (step && !grows(*step)) step.reset();
+
+        if (step) {
+            f.returnAddress = step->caller.ip();
+            f.isMachineFrame = step->machineFrame;
+        }
+        if (m == Machine::X86) {
+            // Args to Child: the 4 dwords above the saved ebp and return address.
+            uint64_t ebp = f.fp & 0xffffffff;
+            if (ebp >= (f.sp & 0xffffffff)) {
+                f.argsValid = true;
+                for (unsigned k = 0; k < 4; ++k) {
+                    auto v = mem.readValue<uint32_t>(ebp + 8 + 4 * k);
+                    if (v) f.args[k] = *v; else f.argsValid = false;
+                }
+            }
+        } else if (ps == 8) {
+            // x64 home space: [Child-SP+8 .. Child-SP+0x20].
+            f.argsValid = true;
+            for (unsigned k = 0; k < 4; ++k) {
+                auto v = mem.readValue<uint64_t>(f.sp + 8 + 8 * k);
+                if (v) f.args[k] = *v; else f.argsValid = false;
+            }
+        }
+        w.frames.push_back(std::move(f));
+        if (!step || step->caller.ip() == 0) break;
+        ctx = step->caller;
+        trust = step->trust;
+        ipIsReturnAddress = !step->machineFrame;
+    }
+    return w;
+}
+
+}  // namespace nt

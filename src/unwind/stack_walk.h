@@ -1,0 +1,61 @@
+// Stack walking. Given a register context, produce the frames of a call stack.
+//
+// Every frame says how it was found (FrameTrust), the way rust-minidump does;
+// a walker never accepts a caller whose stack pointer does not move towards
+// the stack base, and stops at a frame cap. Stack scanning is the last resort
+// and only accepts a candidate that points just after a call instruction in
+// an executable section of a module, when the code bytes are present.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arch/context.h"
+#include "pe/pe_image.h"
+#include "symbols/symbolizer.h"
+#include "target/model.h"
+
+namespace nt {
+
+enum class FrameTrust {
+    Context,      // frame 0: the register context itself
+    UnwindInfo,   // x64/ARM64 .pdata/.xdata unwind codes (or FPO/FrameData later)
+    FramePointer, // x86 EBP chain / ARM64 FP chain, validated
+    Scan,         // stack scan, return address after a call instruction
+};
+std::string_view frameTrustName(FrameTrust t);  // "context", "cfi", "frame_pointer", "scan"
+
+struct StackFrame {
+    uint64_t ip = 0;          // instruction pointer of this frame
+    uint64_t sp = 0;          // stack pointer in this frame (Child-SP for x64)
+    uint64_t fp = 0;          // frame base (ChildEBP for x86)
+    uint64_t returnAddress = 0;  // the caller's ip (RetAddr column); 0 when unknown
+    std::array<uint64_t, 4> args{};  // x86: 4 dwords above the return address; x64: home slots of the callee's caller frame
+    bool argsValid = false;
+    FrameTrust trust = FrameTrust::Context;
+    CpuContext context;       // registers recovered for this frame
+    bool isMachineFrame = false;  // x64 UWOP_PUSH_MACHFRAME (trap/exception frame)
+};
+
+struct StackWalk {
+    std::vector<StackFrame> frames;
+    // Set when the walk had to stop or guess, e.g. WinDbg's
+    // "Stack unwind information not available. Following frames may be wrong."
+    std::string warning;
+};
+
+struct WalkOptions {
+    unsigned maxFrames = 256;
+    bool allowScan = true;
+    // Stack bounds when known (from the TEB / MINIDUMP_THREAD), 0 = unknown.
+    uint64_t stackLimit = 0;  // lowest address
+    uint64_t stackBase = 0;   // highest address (exclusive)
+};
+
+// An x64 context in compatibility mode (CS 0x23: a WoW64 thread in 32-bit
+// code) is walked as x86; the frames then carry x86 contexts.
+StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext& start, const WalkOptions& opts);
+
+}  // namespace nt

@@ -1,0 +1,80 @@
+// The program's contract: bad files get one clear line and a non-zero exit,
+// never a crash or hang; --json renders the same facts.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.h"
+
+namespace nt::test {
+namespace {
+
+void expectCleanFailure(const std::string& path, const std::string& mustMention) {
+    RunResult r = runNtriage({path, "-c", "~; k; lm"}, 20);
+    EXPECT_EQ(r.exitCode, 2) << "stdout: " << r.out << "\nstderr: " << r.err;
+    // One line on stderr, starting with the program's name.
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("ntriage: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(mustMention), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(Cli, MissingFile) { expectCleanFailure("/nonexistent/x.dmp", "cannot open"); }
+
+TEST(Cli, NotADump) {
+    std::string p = "/tmp/ntriage-cli-notadump.txt";
+    std::ofstream(p) << "hello, this is not a dump file at all\n";
+    expectCleanFailure(p, "not a dump");
+    unlink(p.c_str());
+}
+
+TEST(Cli, EmptyFile) {
+    std::string p = "/tmp/ntriage-cli-empty.dmp";
+    std::ofstream(p).close();
+    expectCleanFailure(p, "truncated");
+    unlink(p.c_str());
+}
+
+TEST(Cli, NegativeCorpusFilesFailCleanly) {
+    const char* files[] = {
+        "radare2-testbins/trunc_memory64.dmp", "rizin-testbins/npe_r_mdmp.c-364_1.mdmp",
+        "rizin-testbins/npe_w_bin_mdmp.c-111_1.mdmp", "rust-minidump/invalid-range.dmp",
+        "rust-minidump/invalid-record-count.dmp", "rust-minidump/linux-mini.dmp",
+        "rust-minidump/simple-crashpad.dmp", "breakpad/minidump_crashpad_annotation.dmp",
+        "ghost-in-the-memory/memory.dmp",
+    };
+    if (corpusDir().empty()) GTEST_SKIP() << "corpus not found";
+    for (const char* f : files) {
+        SCOPED_TRACE(f);
+        std::string p = corpusFile(f);
+        if (p.empty()) continue;
+        RunResult r = runNtriage({p, "-c", "~; k; lm"}, 20);
+        EXPECT_EQ(r.exitCode, 2) << r.out << r.err;
+        EXPECT_EQ(r.err.rfind("ntriage: error: ", 0), 0u) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+}
+
+TEST(Cli, JsonRendersTheSameFacts) {
+    NT_REQUIRE_CORPUS_FILE(dump, "lldb/sigsegv.dmp");
+    RunResult r = runNtriage({dump, "--json", "-c", ".lastevent; ~"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    auto doc = nlohmann::json::parse(r.out);
+    ASSERT_EQ(doc["results"].size(), 2u);
+    EXPECT_EQ(doc["results"][0]["command"], ".lastevent");
+    EXPECT_EQ(doc["results"][0]["result"]["code"], 0xC0000005u);
+    EXPECT_EQ(doc["results"][1]["result"]["threads"].size(), 1u);
+}
+
+TEST(Cli, TranscriptEchoesPromptAndCommand) {
+    NT_REQUIRE_CORPUS_FILE(dump, "lldb/sigsegv.dmp");
+    RunResult r = runNtriage({dump, "-c", ".lastevent"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("0:000> .lastevent\nLast event: ", 0), 0u) << r.out;
+    EXPECT_NE(r.out.find("Access violation - code c0000005 (first/second chance not available)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nt::test

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include "base/error.h"
 #include "base/format.h"
@@ -23,6 +24,20 @@ std::string_view trim(std::string_view s) {
 constexpr uint64_t kTeb64TlsSlots = 0x1480;
 constexpr uint64_t kWow64CpuReservedSlot = 1;
 constexpr uint64_t kWow64ContextOffset = 4;
+
+// The x86 view of an x64 record captured in compatibility mode.
+CpuContext narrowToX86(const CpuContext& c) {
+    CpuContext x(Machine::X86);
+    for (Reg r : {Reg::Rax, Reg::Rbx, Reg::Rcx, Reg::Rdx, Reg::Rsi, Reg::Rdi, Reg::Rbp, Reg::Rsp, Reg::Rip,
+                  Reg::Eflags, Reg::Cs, Reg::Ds, Reg::Es, Reg::Fs, Reg::Gs, Reg::Ss, Reg::Dr0, Reg::Dr1, Reg::Dr2,
+                  Reg::Dr3, Reg::Dr6, Reg::Dr7})
+        x.set(r, c.get(r) & 0xffffffffu);
+    // CONTEXT_i386 | CONTROL | INTEGER | SEGMENTS
+    std::vector<uint8_t> raw = x.serialize();
+    uint32_t flags = 0x10007;
+    std::memcpy(raw.data(), &flags, 4);
+    return *CpuContext::parse(Machine::X86, Bytes(raw.data(), raw.size()));
+}
 
 }  // namespace
 
@@ -110,6 +125,10 @@ std::optional<CpuContext> Engine::threadContext(size_t index) const {
     if (!t.context) return std::nullopt;
     if (effMachine_ == t.context->machine()) return t.context;
     if (effMachine_ == Machine::X86 && t.context->machine() == Machine::Amd64 && wow64_) {
+        // A thread stopped while running 32-bit code (CS = 0x23, compatibility
+        // mode) holds its live x86 registers in the x64 record itself; the
+        // WoW64 CPU area then holds stale values from the last switch.
+        if (t.context->get(Reg::Cs) == 0x23) return narrowToX86(*t.context);
         const Memory& mem = target_->memory();
         auto cpuArea = mem.readValue<uint64_t>(t.teb + kTeb64TlsSlots + 8 * kWow64CpuReservedSlot);
         if (!cpuArea || *cpuArea == 0) return std::nullopt;

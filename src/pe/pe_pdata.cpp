@@ -19,10 +19,18 @@ const std::vector<RuntimeFunction>& PeImage::runtimeFunctions() const {
     if (machine_ == Machine::Amd64) {
         uint32_t n = std::min(size / 12, pe::kMaxRuntimeFunctions);
         std::vector<uint32_t> w = pe::readU32Array(*src_, rva, n * 3);
-        for (size_t i = 0; i + 2 < w.size(); i += 3) {
-            if (w[i] == 0 && w[i + 1] == 0) continue;  // padding
-            if (w[i + 1] <= w[i]) continue;            // damaged entry
-            out.push_back({w[i], w[i + 1], w[i + 2]});
+        auto take = [&](uint32_t b, uint32_t e, uint32_t u) {
+            if (b == 0 && e == 0) return;  // padding
+            if (e <= b) return;            // damaged entry
+            out.push_back({b, e, u});
+        };
+        for (size_t i = 0; i + 2 < w.size(); i += 3) take(w[i], w[i + 1], w[i + 2]);
+        // A minidump may hold only some pages of the table (Wine's dbghelp
+        // saves the entries of the functions on the stack): keep every entry
+        // that is present rather than stopping at the first hole.
+        for (uint32_t i = static_cast<uint32_t>(w.size() / 3); i < n; ++i) {
+            uint32_t e[3];
+            if (src_->readRva(rva + 12 * i, std::span<uint8_t>(reinterpret_cast<uint8_t*>(e), 12)) == 12) take(e[0], e[1], e[2]);
         }
     } else if (machine_ == Machine::Arm64) {
         uint32_t n = std::min(size / 8, pe::kMaxRuntimeFunctions);

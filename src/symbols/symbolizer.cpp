@@ -61,7 +61,14 @@ Symbolizer::ModSyms& Symbolizer::symsFor(const Module& m) {
             if (!e.forwarder.empty() || e.rva == 0 || e.rva >= m.size) continue;
             s.byAddr.emplace_back(m.base + e.rva, e.name.empty() ? "Ordinal" + std::to_string(e.ordinal) : e.name);
         }
-        std::stable_sort(s.byAddr.begin(), s.byAddr.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        // Several names can share an address (ntdll's NtXxx/ZwXxx pairs).
+        // The first of a group is the one printed: prefer the Nt spelling,
+        // as WinDbg shows with ntdll's public symbols; otherwise ordinal order.
+        auto zw = [](const std::string& n) { return n.size() > 2 && n[0] == 'Z' && n[1] == 'w'; };
+        std::stable_sort(s.byAddr.begin(), s.byAddr.end(), [&](const auto& a, const auto& b) {
+            if (a.first != b.first) return a.first < b.first;
+            return !zw(a.second) && zw(b.second);
+        });
         if (!s.byAddr.empty()) s.state = SymbolState::ExportSymbols;
     }
     return s;
@@ -87,6 +94,7 @@ std::optional<SymbolHit> Symbolizer::lookup(uint64_t addr) {
         return h;
     }
     --it;
+    while (it != s.byAddr.begin() && std::prev(it)->first == it->first) --it;
     h.function = it->second;
     h.functionStart = it->first;
     h.displacement = addr - it->first;

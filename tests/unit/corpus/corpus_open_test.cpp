@@ -367,3 +367,58 @@ TEST(CorpusOpen, SigsegvSystemFacts) {
     EXPECT_EQ(t->misc.version, 5u);  // SizeOfInfo 1364
     EXPECT_EQ(t->misc.processId, 13052u);
 }
+
+TEST(CorpusOpen, Minidump2AgreesWithBreakpadsExpectedDump) {
+    // Expectations from breakpad's own minidump_dump output,
+    // breakpad/expected/minidump2.dump.out.
+    NT_REQUIRE_CORPUS_FILE(path, "breakpad/minidump2.dmp");
+    auto t = openDump(path);
+    EXPECT_EQ(t->machine, Machine::X86);
+    // MDRawSystemInfo
+    EXPECT_EQ(t->system.processorLevel, 6);
+    EXPECT_EQ(t->system.processorRevision, 0xd08);
+    EXPECT_EQ(t->system.numberOfProcessors, 1);
+    EXPECT_EQ(t->system.majorVersion, 5u);
+    EXPECT_EQ(t->system.minorVersion, 1u);
+    EXPECT_EQ(t->system.buildNumber, 2600u);
+    EXPECT_EQ(t->system.csdVersion, "Service Pack 2");
+    EXPECT_EQ(t->system.cpuVendor, "GenuineIntel");
+    EXPECT_EQ(t->system.cpuVersionInformation, 0x6d8u);
+    EXPECT_EQ(t->system.cpuFeatureInformation, 0xafe9fbffu);
+    // MDRawMiscInfo: size_of_info 24, flags1 3
+    EXPECT_EQ(t->misc.version, 1u);
+    EXPECT_EQ(t->misc.flags1, 3u);
+    EXPECT_EQ(t->misc.processId, 3932u);
+    EXPECT_EQ(t->misc.processCreateTime, 0x45d35f73u);
+    // MDRawThread 0
+    ASSERT_EQ(t->threads.size(), 2u);
+    EXPECT_EQ(t->threads[0].id, 0xbf4u);
+    EXPECT_EQ(t->threads[0].teb, 0x7ffdf000u);
+    EXPECT_EQ(t->threads[0].stackStart, 0x12f31cu);
+    EXPECT_EQ(t->threads[0].stackSize, 0xce4u);
+    // MDRawModule 0
+    const Module* app = t->moduleAt(0x400000);
+    ASSERT_NE(app, nullptr);
+    EXPECT_EQ(app->path, "c:\\test_app.exe");
+    EXPECT_EQ(app->name, "test_app");
+    EXPECT_EQ(app->size, 0x2d000u);
+    EXPECT_EQ(app->timestamp, 0x45d35f6cu);
+    ASSERT_TRUE(app->codeView);
+    EXPECT_EQ(app->codeView->guidString(), "5A9832E5287241C1838ED98914E9B7FF");
+    EXPECT_EQ(app->codeView->age, 1u);
+    EXPECT_EQ(app->codeView->pdbName, "c:\\test_app.pdb");
+    EXPECT_FALSE(app->version.present);  // version_info.signature = 0x0
+    // MDException
+    ASSERT_TRUE(t->exception);
+    EXPECT_EQ(t->exception->threadId, 0xbf4u);
+    EXPECT_EQ(t->exception->address, 0x40429eu);
+    EXPECT_EQ(t->exception->parameters, (std::vector<uint64_t>{0x1, 0x45}));
+    // MinidumpMemoryList region[0]: 0x7c90eb14, 0x100 bytes starting ff 83 c4 ec.
+    std::array<uint8_t, 4> b{};
+    ASSERT_TRUE(t->memory().readExact(0x7c90eb14, b));
+    EXPECT_EQ(b, (std::array<uint8_t, 4>{0xff, 0x83, 0xc4, 0xec}));
+    EXPECT_TRUE(t->memory().readValue<uint8_t>(0x7c90eb14 + 0xff));
+    EXPECT_FALSE(t->memory().readValue<uint8_t>(0x7c90eb14 + 0x100));
+    // Region[1] is thread 0's stack: 00 00 00 00 c0 e9 90 7c at 0x12f31c.
+    EXPECT_EQ(t->memory().readValue<uint32_t>(0x12f31c + 4), 0x7c90e9c0u);
+}

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 
+#include "dump/open_dump.h"
 #include "memory/range_memory.h"
 #include "support/test_support.h"
 
@@ -118,6 +119,23 @@ TEST(Symbolizer, WildcardMatch) {
     EXPECT_TRUE(wildcardMatch("a*b*c", "aXXbYYbc"));
     EXPECT_FALSE(wildcardMatch("a*b*c", "aXXbYYb"));
     EXPECT_FALSE(wildcardMatch("ntdll", "ntdll2"));
+}
+
+// ntdll exports each system call twice (NtXxx and ZwXxx at one address);
+// the call site prints the Nt name, as WinDbg does with ntdll's symbols,
+// and both names still resolve. Images come from the dump's memory.
+TEST(Symbolizer, NtNamePreferredOverZwAlias) {
+    NT_REQUIRE_CORPUS_FILE(p, "kdlibcpp/targetapp_stacktest_x64_release/targetapp_stacktest_x64_release.dmp");
+    auto t = openDump(p);
+    ModuleImages images(*t);
+    Symbolizer sym(*t, images);
+    auto nt = sym.resolve("ntdll!NtWaitForWorkViaWorkerFactory");
+    auto zw = sym.resolve("ntdll!ZwWaitForWorkViaWorkerFactory");
+    ASSERT_TRUE(nt && zw);
+    EXPECT_EQ(*nt, *zw);
+    EXPECT_EQ(sym.format(*nt + 0x14), "ntdll!NtWaitForWorkViaWorkerFactory+0x14");
+    EXPECT_EQ(sym.state(*t->moduleByName("ntdll")), SymbolState::ExportSymbols);
+    EXPECT_EQ(images.origin(*t->moduleByName("ntdll")), "memory");
 }
 
 }  // namespace

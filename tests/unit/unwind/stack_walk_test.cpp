@@ -88,11 +88,20 @@ TEST(StackWalkCorpus, FizzbuzzX86MatchesLldb) {
 }
 
 // lldb-16 on symbolicator/windows.dmp, thread #2 (0xdfc): 0x771e016c ntdll,
-// 0x750662c4 kernel32, 0x771d0f79 ntdll, 0x771d0f44 ntdll.
+// 0x750662c4 kernel32, 0x771d0f79 ntdll, 0x771d0f44 ntdll. Frame 0 is a
+// WoW64 system-call stub stopped on its `ret 0x14` (bytes in the dump), so its
+// caller is the word at esp: 0x771a6a11 in ntdll (the worker-thread routine,
+// WinDbg shows as ntdll!TppWorkerThread with symbols). lldb's EBP-only walk
+// skips that frame; the rest is identical.
 TEST(StackWalkCorpus, WindowsDmpX86WorkerThreadMatchesLldb) {
     NT_REQUIRE_CORPUS_FILE(p, "symbolicator/windows.dmp");
     Walked w = walkThread(p, 0xdfc);
-    EXPECT_EQ(ips(w.walk), (std::vector<uint64_t>{0x771e016c, 0x750662c4, 0x771d0f79, 0x771d0f44}));
+    EXPECT_EQ(ips(w.walk), (std::vector<uint64_t>{0x771e016c, 0x771a6a11, 0x750662c4, 0x771d0f79, 0x771d0f44}));
+    ASSERT_GE(w.walk.frames.size(), 2u);
+    uint8_t code[3];
+    ASSERT_EQ(w.target->memory().read(0x771e016c, code), 3u);
+    EXPECT_EQ(code[0], 0xc2);  // ret imm16
+    EXPECT_EQ(w.walk.frames[1].sp, w.walk.frames[0].sp + 4 + (code[1] | code[2] << 8));
 }
 
 // symbolicator/windows.dmp crash thread with crash.exe on the image path:
@@ -369,11 +378,79 @@ TEST(StackWalkWine, CrashX86ClangEbpChain) {
     EXPECT_EQ(w.walk.frames.back().returnAddress, 0u);
 }
 
-// x86 deadlock, a waiting worker thread (0x108): 8 frames.
-TEST(StackWalkWine, DeadlockX86WorkerThread) {
+// x86 deadlock, waiting threads. The ground truth walks the EBP chain only;
+// frame 0 is Wine's frameless system-call stub stopped on its `ret`, so the
+// caller at [esp] comes first (e.g. kernelbase!Sleep+0x41 for 0x114, and
+// 0x7bc5b581 for 0x108, which the ground truth's own stack_scan lists at the
+// thread's esp), then exactly the ground truth's frames.
+TEST(StackWalkWine, DeadlockX86StubCallerRecovered) {
     NT_REQUIRE_FILE(p, wine("deadlock-x86-clang.dmp"));
-    Walked w = walkThread(p, 0x108, true, {wine("")});
-    EXPECT_EQ(ips(w.walk), groundTruthIps(wine("deadlock-x86-clang.expected.json"), 0x108));
+    struct Case { uint32_t tid; uint64_t inserted; };
+    for (Case c : {Case{0x104, 0x7b076e56}, Case{0x108, 0x7bc5b581}, Case{0x10c, 0x7bc5b581}, Case{0x110, 0x7b076e56},
+                   Case{0x114, 0x7b0774c1}}) {
+        Walked w = walkThread(p, c.tid, true, {wine("")});
+        auto expect = groundTruthIps(wine("deadlock-x86-clang.expected.json"), c.tid);
+        ASSERT_GE(expect.size(), 2u);
+        auto got = ips(w.walk);
+        ASSERT_GE(got.size(), 2u);
+        // The inserted caller is the word at frame 0's esp.
+        EXPECT_EQ(got[1], c.inserted) << c.tid;
+        EXPECT_EQ(w.target->memory().readValue<uint32_t>(w.walk.frames[0].sp), c.inserted) << c.tid;
+        got.erase(got.begin() + 1);
+        EXPECT_EQ(got, expect) << c.tid;
+    }
+}
+
+// x86 C++ throw through libgcc/libstdc++ code without frame pointers: the
+// EBP chain alone would jump from __terminate straight to throw_level2. The
+// frameless functions' return addresses (between esp and ebp, after a direct
+// call into the current function) recover all 12 ground-truth frames.
+TEST(StackWalkWine, ThrowX86FramelessFunctions) {
+    NT_REQUIRE_FILE(p, wine("throw-x86-clang.dmp"));
+    Walked w = walkThread(p, 0x24, true, {wine("")});
+    auto expect = groundTruthIps(wine("throw-x86-clang.expected.json"), 0x24);
+    ASSERT_EQ(expect.size(), 12u);
+    EXPECT_EQ(ips(w.walk), expect);
+    ASSERT_GE(w.walk.frames.size(), 5u);
+    EXPECT_EQ(w.walk.frames[2].trust, FrameTrust::Scan);  // std::terminate, frameless
+    EXPECT_EQ(w.walk.frames[5].trust, FrameTrust::FramePointer);
+}
+
+// x86 stack overflow in ___chkstk (frameless): its caller 0x4015be, then 132
+// recursive overflow_recurse frames by the EBP chain.
+TEST(StackWalkWine, OverflowX86Chkstk) {
+    NT_REQUIRE_FILE(p, wine("overflow-x86-clang.dmp"));
+    Walked w = walkThread(p, 0x24, true, {wine("")});
+    EXPECT_EQ(ips(w.walk), groundTruthIps(wine("overflow-x86-clang.expected.json"), 0x24));
+}
+
+// With Wine's own DLLs (PE builds, same TimeDateStamp/SizeOfImage as in the
+// dumps) on the image path, every x64 thread of every fixture unwinds to
+// ntdll!RtlUserThreadStart exactly as the ground truth, all from .pdata
+// except the caller of mingw's ___chkstk_ms leaf (found by the scan).
+TEST(StackWalkWine, X64FullChainsWithWineImages) {
+    std::vector<std::string> dirs = {wine("")};
+    for (const char* d : {"/usr/lib/x86_64-linux-gnu/wine/x86_64-windows", "/usr/lib/wine/x86_64-windows"})
+        if (access(d, R_OK) == 0) dirs.push_back(d);
+    if (dirs.size() == 1) GTEST_SKIP() << "Wine's x86_64-windows DLLs are not installed";
+    for (const char* name : {"crash-x64-clang", "crash-x64-mingw", "throw-x64-clang", "overflow-x64-clang", "deadlock-x64-clang"}) {
+        NT_REQUIRE_FILE(p, wine(std::string(name) + ".dmp"));
+        std::ifstream in(wine(std::string(name) + ".expected.json"));
+        nlohmann::json d = nlohmann::json::parse(in);
+        for (const auto& t : d["threads"]) {
+            uint32_t tid = t["thread_id"].get<uint32_t>();
+            auto expect = groundTruthIps(wine(std::string(name) + ".expected.json"), tid);
+            if (expect.empty()) continue;
+            Walked w = walkThread(p, tid, true, dirs);
+            EXPECT_EQ(ips(w.walk), expect) << name << " thread " << tid;
+            for (size_t i = 1; i < w.walk.frames.size(); ++i) {
+                bool chkstkCaller = std::string(name) == "overflow-x64-clang" && i == 1;
+                EXPECT_EQ(w.walk.frames[i].trust, chkstkCaller ? FrameTrust::Scan : FrameTrust::UnwindInfo)
+                    << name << " thread " << tid << " frame " << i;
+            }
+            EXPECT_TRUE(w.walk.warning.empty()) << name;
+        }
+    }
 }
 
 }  // namespace

@@ -330,5 +330,45 @@ TEST(X64Unwind, ReturnAddressAtFunctionEndUsesCaller) {
     EXPECT_EQ(w.frames[2].sp, S + 8 + 0x28);
 }
 
+// Damaged unwind data (version 3, codes running past CountOfCodes): the step
+// fails, the scan finds the return address after a call, and no WinDbg
+// "information not available" warning is printed (the data exists).
+TEST(X64Unwind, DamagedUnwindInfoFallsBackToScan) {
+    for (int kind = 0; kind < 2; ++kind) {
+        X64 t;
+        uint32_t info = kind == 0 ? t.img.unwindInfo(3, 0, 0, {uw(0, 2, 1)})
+                                  : t.img.unwindInfo(1, 0, 0, {uw(0, 1, 1)});  // ALLOC_LARGE needs 3 slots, has 1
+        t.img.function(0x1000, 0x1100, info);
+        t.endFunction();
+        t.img.code(X64::kEnd + 0x10, {0xe8, 0, 0, 0, 0});
+        t.stack.q(S + 0x18, kBase + X64::kEnd + 0x15);
+        t.ctx.setIp(kBase + 0x1050);
+        t.ctx.setSp(S);
+        StackWalk w = t.walk(2);
+        ASSERT_EQ(w.frames.size(), 2u) << kind;
+        EXPECT_EQ(w.frames[1].ip, kBase + X64::kEnd + 0x15) << kind;
+        EXPECT_EQ(w.frames[1].sp, S + 0x20) << kind;
+        EXPECT_EQ(w.frames[1].trust, FrameTrust::Scan) << kind;
+        EXPECT_TRUE(w.warning.empty()) << kind;
+    }
+}
+
+// Stack memory missing under a PUSH_NONVOL: the step fails, and with
+// scanning off the walk is frame 0 alone.
+TEST(X64Unwind, MissingStackMemoryStops) {
+    X64 t;
+    t.img.function(0x1000, 0x1100, t.img.unwindInfo(1, 0, 1, {uw(1, 0, 3)}));
+    t.ctx.setIp(kBase + 0x1050);
+    t.ctx.setSp(0x900000);  // not mapped
+    t.target.modules = {t.img.module(kBase)};
+    t.target.map(kBase, t.img.bytes);
+    t.target.finish();
+    WalkOptions o;
+    o.allowScan = false;
+    StackWalk w = walkStack(t.target, t.images, t.ctx, o);
+    EXPECT_EQ(w.frames.size(), 1u);
+    EXPECT_EQ(w.frames[0].returnAddress, 0u);
+}
+
 }  // namespace
 }  // namespace nt

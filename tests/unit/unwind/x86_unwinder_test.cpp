@@ -127,9 +127,9 @@ TEST(X86Unwind, Frame0AtMovEbpEsp) {
 }
 
 // Frame 0 in an epilog: "leave; ret" (esp = ebp, pop ebp, ret),
-// "pop ebp; ret", and a bare "ret 8" (the return address is at [esp]; the
-// imm16 pops arguments after the return, so the caller's esp is esp+4 at the
-// call site's view of the return address).
+// "pop ebp; ret", and a bare "ret 8" (a frameless stdcall function or a
+// syscall stub: the return address is at [esp] and 8 bytes of arguments are
+// popped with it).
 TEST(X86Unwind, Frame0InEpilog) {
     for (int form = 0; form < 3; ++form) {
         X86 t;
@@ -155,8 +155,54 @@ TEST(X86Unwind, Frame0InEpilog) {
         ASSERT_GE(w.frames.size(), 2u) << form;
         EXPECT_EQ(w.frames[1].ip, kBase + 0x1100) << form;
         EXPECT_EQ(w.frames[1].fp, 0x120100u) << form;
-        EXPECT_EQ(w.frames[1].sp, form == 0 ? ebp + 8 : form == 1 ? esp + 8 : esp + 4) << form;
+        EXPECT_EQ(w.frames[1].sp, form == 0 ? ebp + 8 : form == 1 ? esp + 8 : esp + 4 + 8) << form;
     }
+}
+
+// A frameless function F (0x1400) called by the EBP function A (0x1100),
+// itself called by B: ebp still holds A's frame while in F. The chain's
+// return address 0x1255 follows `call A`, which does not enter F's code as
+// closely as `call F` (return 0x1155, found below ebp) does, so F's caller
+// comes from that slot (Scan), then A's caller from the chain.
+TEST(X86Unwind, FramelessFunctionBelowEbpFrame) {
+    X86 t;
+    t.img.code(0x1150, {0xe8, 0xab, 0x02, 0x00, 0x00});  // 0x1150: call 0x1400 (F)
+    t.img.code(0x1250, {0xe8, 0xab, 0xfe, 0xff, 0xff});  // 0x1250: call 0x1100 (A)
+    uint32_t esp = 0x120040, ebpA = 0x120100;
+    t.stack.d(esp + 8, kBase + 0x1155);  // F's return address, above 8 bytes of F's locals
+    t.frame(ebpA, 0x120200, kBase + 0x1255);
+    t.frame(0x120200, 0, 0);
+    t.ctx.setIp(kBase + 0x1410);
+    t.ctx.setSp(esp);
+    t.ctx.set(Reg::Rbp, ebpA);
+    StackWalk w = t.walk();
+    ASSERT_EQ(w.frames.size(), 3u);
+    EXPECT_EQ(w.frames[1].ip, kBase + 0x1155);
+    EXPECT_EQ(w.frames[1].sp, esp + 12);
+    EXPECT_EQ(w.frames[1].fp, ebpA);
+    EXPECT_EQ(w.frames[1].trust, FrameTrust::Scan);
+    EXPECT_EQ(w.frames[2].ip, kBase + 0x1255);
+    EXPECT_EQ(w.frames[2].trust, FrameTrust::FramePointer);
+}
+
+// The same stack when the current function is A itself (an EBP function):
+// the chain's call enters A, nothing nearer is below ebp, so no frame is
+// invented from the stale word.
+TEST(X86Unwind, EbpFunctionIgnoresStaleReturnBelowEbp) {
+    X86 t;
+    t.img.code(0x1150, {0xe8, 0xab, 0x02, 0x00, 0x00});
+    t.img.code(0x1250, {0xe8, 0xab, 0xfe, 0xff, 0xff});
+    uint32_t esp = 0x120040, ebpA = 0x120100;
+    t.stack.d(esp + 8, kBase + 0x1155);  // stale: a call A made earlier
+    t.frame(ebpA, 0x120200, kBase + 0x1255);
+    t.frame(0x120200, 0, 0);
+    t.ctx.setIp(kBase + 0x1160);  // in A, after its call to F returned
+    t.ctx.setSp(esp);
+    t.ctx.set(Reg::Rbp, ebpA);
+    StackWalk w = t.walk();
+    ASSERT_EQ(w.frames.size(), 2u);
+    EXPECT_EQ(w.frames[1].ip, kBase + 0x1255);
+    EXPECT_EQ(w.frames[1].trust, FrameTrust::FramePointer);
 }
 
 }  // namespace

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 SAMPLE=tests/fixtures/wine/out/crash-x64-clang.dmp
-./build/ntriage "$SAMPLE" -c "vertarget; ~; .lastevent; .exr -1; .ecxr; k; lm"
+./build/ntriage "$SAMPLE" -i tests/fixtures/wine/out -c "vertarget; ~; .lastevent; .exr -1; .ecxr; k; lm"

@@ -9,6 +9,14 @@ CORPUS=${NTRIAGE_CORPUS:-../shared/corpus}
 for g in tests/golden/*.golden; do
   dump=$(sed -n 's/^dump: //p' "$g" | head -1)
   cmds=$(sed -n 's/^commands: //p' "$g" | head -1)
+  images=$(sed -n 's/^images: //p' "$g" | head -1)
+  imgargs=()
+  case "$images" in
+    "") ;;
+    fixture:*) imgargs=(-i "tests/fixtures/${images#fixture:}") ;;
+    corpus:*) imgargs=(-i "$CORPUS/${images#corpus:}") ;;
+    *) imgargs=(-i "$images") ;;
+  esac
   case "$dump" in
     corpus:*) path="$CORPUS/${dump#corpus:}" ;;
     fixture:*) path="tests/fixtures/${dump#fixture:}" ;;
@@ -16,7 +24,7 @@ for g in tests/golden/*.golden; do
   esac
   [ -r "$path" ] || { echo "skip $g: $path missing"; continue; }
   header=$(sed '/^----$/q' "$g")
-  { printf '%s\n' "$header"; "$BIN" "$path" -c "$cmds"; } > "$g.new" || true
+  { printf '%s\n' "$header"; "$BIN" "$path" "${imgargs[@]}" -c "$cmds"; } > "$g.new" || true
   mv "$g.new" "$g"
   echo "updated $g"
 done

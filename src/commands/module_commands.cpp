@@ -61,7 +61,9 @@ void cmdLm(Engine& e, std::string_view args, Output& out) {
     }
     while (!pattern.empty() && pattern.back() == ' ') pattern.pop_back();
 
-    bool w = e.is64();
+    // Module addresses are the process's: a WoW64 process keeps 64-bit modules
+    // above 4 GiB even in the x86 view, so the width follows the dump.
+    bool w = is64(e.target().machine);
     out.line(w ? "start             end                 module name" : "start    end        module name");
     nlohmann::json mods = nlohmann::json::array();
     for (const Module& m : e.target().modules) {
@@ -99,7 +101,7 @@ void cmdLm(Engine& e, std::string_view args, Output& out) {
         out.line("");
         out.line("Unloaded modules:");
         for (const auto& u : e.target().unloadedModules) {
-            out.line(addrTick(u.base, w) + " " + addrTick(u.base + u.size, w) + "   " + u.name);
+            out.line(addrTick(u.base, w) + " " + addrTick(u.base + u.size, w) + "   " + u.name);  // as lm prints them
             unl.push_back({{"name", u.name}, {"base", u.base}, {"size", u.size}, {"timestamp", u.timestamp}});
         }
     }

@@ -14,7 +14,13 @@ std::string moduleBaseName(std::string_view path) {
     std::string_view file = slash == std::string_view::npos ? path : path.substr(slash + 1);
     size_t dot = file.find_last_of('.');
     if (dot != std::string_view::npos && dot != 0) file = file.substr(0, dot);
-    return std::string(file);
+    // Module names are symbol-name prefixes (`crash_x64!main`), so characters
+    // that cannot appear in an identifier become '_', as dbgeng does for
+    // api-ms-win-core-synch-l1-2-0.dll -> api_ms_win_core_synch_l1_2_0.
+    std::string name(file);
+    for (char& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && static_cast<unsigned char>(c) < 0x80) c = '_';
+    return name;
 }
 
 void assignModuleNames(std::vector<Module>& modules, const std::vector<size_t>& order) {

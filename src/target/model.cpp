@@ -51,6 +51,11 @@ const Thread* Target::threadById(uint32_t tid) const {
 
 void Target::finalize() {
     std::stable_sort(modules.begin(), modules.end(), [](const Module& a, const Module& b) { return a.base < b.base; });
+    // One image, one module: a WoW64 module list names the executable twice
+    // (the 64-bit and the 32-bit loader lists) at the same base and size.
+    modules.erase(std::unique(modules.begin(), modules.end(),
+                              [](const Module& a, const Module& b) { return a.base == b.base && a.size == b.size; }),
+                  modules.end());
     eventThread = 0;
     if (exception) {
         for (size_t i = 0; i < threads.size(); ++i)

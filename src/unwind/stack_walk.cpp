@@ -100,7 +100,12 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
                    s.caller.ip() != ctx.ip();
         };
         if (step && !grows(*step)) step.reset();
-        if (!step && opts.allowScan) {
+        // x86 does not fall back to a generic scan: once the EBP chain breaks,
+        // stale return addresses on the stack are indistinguishable from live
+        // ones without FPO data (Breakpad's scan invents frames exactly
+        // there). The frameless-function search inside stepX86 is bounded by
+        // esp..ebp and stays.
+        if (!step && opts.allowScan && m != Machine::X86) {
             step = stepScan(env, ctx, first);
             if (step && err == StepError::NoUnwindInfo && m == Machine::Amd64 && w.warning.empty())
                 w.warning = "Stack unwind information not available. Following frames may be wrong.";

@@ -5,7 +5,8 @@
 //
 // File format:
 //   dump: corpus:lldb/sigsegv.dmp        (or fixture:wine/out/x.dmp)
-//   args: -c "~; k"                      (arguments after the dump path)
+//   images: fixture:wine/out             (optional: the -i image path)
+//   commands: ~; k                       (the -c command line)
 //   ----
 //   <expected stdout>
 #include <dirent.h>
@@ -21,7 +22,7 @@ namespace nt::test {
 namespace {
 
 struct Golden {
-    std::string file, dump, command, expected;
+    std::string file, dump, command, images, expected;
 };
 
 std::string goldenDir() { return std::string(NTRIAGE_FIXTURES_DIR) + "/../golden"; }
@@ -49,6 +50,7 @@ Golden parse(const std::string& name) {
         if (line == "----") break;
         if (line.rfind("dump: ", 0) == 0) g.dump = line.substr(6);
         if (line.rfind("commands: ", 0) == 0) g.command = line.substr(10);
+        if (line.rfind("images: ", 0) == 0) g.images = line.substr(8);
     }
     size_t sep = text.find("\n----\n");
     if (sep != std::string::npos) g.expected = text.substr(sep + 6);
@@ -69,7 +71,12 @@ TEST_P(GoldenTest, OutputMatches) {
     ASSERT_FALSE(g.command.empty()) << g.file << ": no 'commands:' line";
     std::string path = resolveDump(g.dump);
     if (path.empty() || access(path.c_str(), R_OK) != 0) GTEST_SKIP() << "dump not found: " << g.dump;
-    RunResult r = runNtriage({path, "-c", g.command});
+    std::vector<std::string> args = {path, "-c", g.command};
+    if (!g.images.empty()) {
+        args.push_back("-i");
+        args.push_back(resolveDump(g.images));
+    }
+    RunResult r = runNtriage(args);
     EXPECT_EQ(r.exitCode, 0) << r.err;
     EXPECT_EQ(r.out, g.expected) << "golden file: tests/golden/" << g.file;
 }

@@ -49,7 +49,7 @@ const Expected kUserDumps[] = {
     {"breakpad/write_av_non_canonical.dmp", 2, 15, 0xc0000005, true},
     {"breakpad/write_av_non_null.dmp", 2, 26, 0xc0000005, false},
     {"kdlibcpp/targetapp_minidump/target_minidump.dmp", 2, 7, 0x80000003, true},
-    {"kdlibcpp/targetapp_stacktest_wow64/targetapp_stacktest_wow64.cab.dmp", 4, 12, 0x4000001f, true},
+    {"kdlibcpp/targetapp_stacktest_wow64/targetapp_stacktest_wow64.cab.dmp", 4, 11, 0x4000001f, true},  // 12 listed; the exe twice at one base
     {"kdlibcpp/targetapp_stacktest_wow64_release/targetapp_stacktest_wow64_release.dmp", 3, 11, 0x4000001f, true},
     {"kdlibcpp/targetapp_stacktest_x64_release/targetapp_stacktest_x64_release.dmp", 3, 7, 0x80000003, true},
     {"kdlibcpp/targetapp_test_cv_allreg_amd64/targetapp_test_cv_allreg_amd64.dmp", 4, 8, 0x80000003, true},
@@ -234,6 +234,11 @@ TEST(CorpusOpen, MinidumpsAgreeWithObj2yaml) {
         // Our modules are sorted by base; sort LLVM's the same (stable, as ours).
         std::stable_sort(y->modules.begin(), y->modules.end(),
                          [](const Yaml::Mod& a, const Yaml::Mod& b) { return a.base < b.base; });
+        // A WoW64 list names the executable twice at one base; the model (like
+        // WinDbg's lm) keeps one module per image.
+        y->modules.erase(std::unique(y->modules.begin(), y->modules.end(),
+                                     [](const Yaml::Mod& a, const Yaml::Mod& b) { return a.base == b.base && a.size == b.size; }),
+                         y->modules.end());
         ASSERT_EQ(t->modules.size(), y->modules.size());
         for (size_t i = 0; i < y->modules.size(); ++i) {
             EXPECT_EQ(t->modules[i].base, y->modules[i].base) << i;

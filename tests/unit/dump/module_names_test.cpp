@@ -16,9 +16,10 @@ Module mod(uint64_t base, std::string path) {
 TEST(ModuleNames, BaseName) {
     EXPECT_EQ(moduleBaseName("C:\\Windows\\System32\\ntdll.dll"), "ntdll");
     EXPECT_EQ(moduleBaseName("ntdll.dll"), "ntdll");
-    EXPECT_EQ(moduleBaseName("/usr/lib/libc.so.6"), "libc.so");
+    EXPECT_EQ(moduleBaseName("/usr/lib/libc.so.6"), "libc_so");
     EXPECT_EQ(moduleBaseName("C:\\x\\noext"), "noext");
-    EXPECT_EQ(moduleBaseName("C:\\x\\a.b.dll"), "a.b");
+    EXPECT_EQ(moduleBaseName("C:\\x\\a.b.dll"), "a_b");
+    EXPECT_EQ(moduleBaseName("C:\\x\\api-ms-win-core-synch-l1-2-0.dll"), "api_ms_win_core_synch_l1_2_0");
 }
 
 TEST(ModuleNames, LaterDuplicateGetsBaseSuffixCaseInsensitive) {

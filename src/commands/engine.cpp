@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 
 #include "base/error.h"
@@ -236,7 +237,8 @@ Output Engine::execute(std::string_view command) {
         } else if (selector == "#") {
             which.push_back(target_->eventThread);
         } else {
-            size_t n = std::stoul(selector);
+            // Digits only (parseThreadPrefix); cap the length so no overflow.
+            size_t n = selector.size() > 9 ? SIZE_MAX : std::strtoul(selector.c_str(), nullptr, 10);
             if (n >= target_->threads.size()) {
                 out.line("Illegal thread error in '" + std::string(cmd) + "'");
                 out.error = true;
@@ -314,6 +316,11 @@ Output Engine::execute(std::string_view command) {
         out.json = {{"error", e.what()}, {"command", std::string(cmd)}};
     } catch (const FormatError& e) {
         out.line(e.what());
+        out.error = true;
+        out.json = {{"error", e.what()}, {"command", std::string(cmd)}};
+    } catch (const std::exception& e) {
+        // A command must never take the session down; say what failed.
+        out.line(std::string("error: ") + e.what() + " in '" + std::string(cmd) + "'");
         out.error = true;
         out.json = {{"error", e.what()}, {"command", std::string(cmd)}};
     }

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/format.h"
 #include "commands/engine.h"
+#include "commands/expression.h"
 
 namespace nt {
 
@@ -69,7 +70,7 @@ uint64_t rdPtr(const Memory& m, uint64_t a, bool w, bool& ok) {
 void cmdTeb(Engine& e, std::string_view args, Output& out) {
     bool w = e.is64();
     uint64_t teb = e.tebFor(e.currentThread());
-    if (!args.empty()) teb = std::stoull(std::string(args), nullptr, 16);
+    if (!args.empty()) teb = evaluate(args, *makeEngineExprEnv(e));
     const Memory& m = e.target().memory();
     out.line(std::string(e.effectiveMachine() != e.target().machine ? "Wow64 TEB32" : "TEB") + " at " + addrPlain(teb, w));
     bool ok = true;
@@ -127,7 +128,7 @@ std::string readUnicodeString(const Memory& m, uint64_t at, bool w, bool& ok) {
 void cmdPeb(Engine& e, std::string_view args, Output& out) {
     bool w = e.is64();
     std::optional<uint64_t> pebAddr = e.peb();
-    if (!args.empty()) pebAddr = std::stoull(std::string(args), nullptr, 16);
+    if (!args.empty()) pebAddr = evaluate(args, *makeEngineExprEnv(e));
     if (!pebAddr) {
         out.line("PEB NULL...");
         out.error = true;
@@ -204,7 +205,7 @@ void cmdHandle(Engine& e, std::string_view args, Output& out) {
     if (!args.empty()) {
         std::string a(args);
         a = a.substr(0, a.find(' '));
-        only = std::stoull(a, nullptr, 16);
+        only = evaluate(a, *makeEngineExprEnv(e));
     }
     std::map<std::string, unsigned> byType;
     nlohmann::json arr = nlohmann::json::array();

@@ -1,4 +1,5 @@
 // lm family: lm, lmv, lm m <pattern>, lmvm <pattern>, lmo (loaded only; all are loaded in a dump).
+#include <cctype>
 #include <ctime>
 
 #include "base/error.h"
@@ -22,6 +23,11 @@ std::string ctimeUtc(uint32_t t) {
     char buf[64];
     std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", &tm);
     return buf;
+}
+
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
 }
 
 std::string version4(uint32_t ms, uint32_t ls) {
@@ -82,12 +88,9 @@ void cmdLm(Engine& e, std::string_view args, Output& out) {
         if (verbose) {
             out.line("    Image path: " + m.path);
             out.line("    Image name: " + m.fileName());
-            out.line("    Timestamp:        " + ctimeUtc(m.timestamp) + " (" + hexPad(m.timestamp, 8) + ")");
-            out.line("    CheckSum:         " + hexPad(m.checksum, 8));
-            out.line("    ImageSize:        " + hexPad(m.size, 8));
-            if (m.codeView && !m.codeView->pdbName.empty())
-                out.line("    PDB:              " + m.codeView->pdbName + " " + m.codeView->guidBraced() + " " +
-                         std::to_string(m.codeView->age));
+            out.line("    Timestamp:        " + ctimeUtc(m.timestamp) + " (" + upper(hexPad(m.timestamp, 8)) + ")");
+            out.line("    CheckSum:         " + upper(hexPad(m.checksum, 8)));
+            out.line("    ImageSize:        " + upper(hexPad(m.size, 8)));
             if (m.version.present) {
                 out.line("    File version:     " + version4(m.version.fileVersionMS, m.version.fileVersionLS));
                 out.line("    Product version:  " + version4(m.version.productVersionMS, m.version.productVersionLS));

@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "base/format.h"
 #include "commands/engine.h"
+#include "commands/expression.h"
 #include "commands/exception_text.h"
 
 namespace nt {
@@ -100,7 +101,7 @@ void exceptionRecordText(Engine& e, const ExceptionInfo& x, Output& out) {
         // .exr pads the offset to pointer width: (sigsegv+0x00000000000010d9)
         auto plus = sym.rfind("+0x");
         if (plus != std::string::npos) {
-            uint64_t off = std::stoull(sym.substr(plus + 3), nullptr, 16);
+            uint64_t off = std::strtoull(sym.c_str() + plus + 3, nullptr, 16);
             sym = sym.substr(0, plus) + "+0x" + hexPad(off, w ? 16 : 8);
         } else {
             sym += "+0x" + hexPad(0, w ? 16 : 8);
@@ -138,7 +139,7 @@ void cmdExr(Engine& e, std::string_view args, Output& out) {
         return;
     }
     // .exr <address>: read an EXCEPTION_RECORD from memory.
-    uint64_t addr = std::stoull(a, nullptr, 16);
+    uint64_t addr = evaluate(a, *makeEngineExprEnv(e));
     const Memory& mem = e.target().memory();
     ExceptionInfo x;
     bool w = e.is64();

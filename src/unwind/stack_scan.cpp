@@ -6,6 +6,8 @@
 // into the middle of an instruction stream fail those tests.
 #include "unwind/unwinders.h"
 
+#include <cstring>
+
 namespace nt::unwind {
 
 namespace {
@@ -62,6 +64,34 @@ bool arm64CallBefore(WalkEnv& env, uint64_t ret) {
     return false;
 }
 
+// For a candidate after a direct `call rel32`, where did that call go? One
+// level of import/incremental-link thunk (`jmp [rip+disp]`, `jmp rel32`) is
+// followed. nullopt when the call is indirect or the bytes are missing.
+std::optional<uint64_t> directCallDestination(WalkEnv& env, Machine m, uint64_t ret) {
+    uint8_t b[5];
+    if (ret < 5 || readCode(env, ret - 5, b) != 5 || b[0] != 0xe8) return std::nullopt;
+    int32_t rel;
+    std::memcpy(&rel, &b[1], 4);
+    uint64_t target = ret + static_cast<int64_t>(rel);
+    if (m == Machine::X86) target &= 0xffffffff;
+    uint8_t t[6];
+    if (readCode(env, target, t) == 6) {
+        if (t[0] == 0xff && t[1] == 0x25) {  // jmp [rip+disp32] (x64) / jmp [abs32] (x86)
+            int32_t disp;
+            std::memcpy(&disp, &t[2], 4);
+            uint64_t slot = m == Machine::Amd64 ? target + 6 + static_cast<int64_t>(disp) : static_cast<uint32_t>(disp);
+            if (auto dest = env.target.memory().readPointer(slot, pointerSize(m))) return *dest;
+            return std::nullopt;  // the import slot is not in the dump: unknown
+        }
+        if (t[0] == 0xe9) {  // jmp rel32
+            int32_t r2;
+            std::memcpy(&r2, &t[1], 4);
+            return target + 5 + static_cast<int64_t>(r2);
+        }
+    }
+    return target;
+}
+
 }  // namespace
 
 bool precededByCall(WalkEnv& env, Machine m, uint64_t ret) {
@@ -87,6 +117,14 @@ std::optional<Step> stepScan(WalkEnv& env, const CpuContext& ctx, bool firstFram
         if (!v) break;
         if (*v == ctx.ip() && i == 0 && !firstFrame) continue;
         if (!inModuleCode(env, *v) || !precededByCall(env, m, *v)) continue;
+        // A stale return address of some earlier call is still "after a call".
+        // When that call was direct, it must have entered the module the
+        // callee frame is executing in; otherwise it did not call this frame.
+        if (auto dest = directCallDestination(env, m, *v)) {
+            const Module* calleeMod = env.target.moduleAt(ctx.ip());
+            const Module* destMod = env.target.moduleAt(*dest);
+            if (calleeMod && destMod && calleeMod != destMod) continue;
+        }
         Step s;
         s.trust = FrameTrust::Scan;
         s.caller = ctx;

@@ -107,7 +107,9 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
         // esp..ebp and stays.
         if (!step && opts.allowScan && m != Machine::X86) {
             step = stepScan(env, ctx, first);
-            if (step && err == StepError::NoUnwindInfo && m == Machine::Amd64 && w.warning.empty())
+            // Said whenever x64 unwind data was missing, whether or not the scan
+            // then found a caller: a stack that ends here may not really end here.
+            if (err == StepError::NoUnwindInfo && m == Machine::Amd64 && w.warning.empty())
                 w.warning = "Stack unwind information not available. Following frames may be wrong.";
         }
         if (step && !grows(*step)) step.reset();

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan+UBSan) and runs one or all of
+# them for a while, seeded from the shared corpus, our fixtures and
+# fuzz/seeds/<target>. New crashers are copied into fuzz/regressions/<target>/,
+# which the normal test suite replays (fuzz_replay_* tests).
+#
+#   scripts/fuzz.sh                 # every target, 60 s each
+#   scripts/fuzz.sh pe_fuzzer 600   # one target, 10 minutes
+#   scripts/fuzz.sh --build-only    # just check that every target builds
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET=${1:-all}
+SECONDS_EACH=${2:-60}
+CORPUS=${NTRIAGE_CORPUS:-../shared/corpus}
+BUILD=build-fuzz
+
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DNTRIAGE_FUZZ=ON -DNTRIAGE_TESTS=OFF >/dev/null
+ninja -C "$BUILD" -j"$(nproc)"
+[ "$TARGET" = "--build-only" ] && { echo "fuzz targets built: $(ls "$BUILD"/fuzz/*_fuzzer | wc -l)"; exit 0; }
+
+targets=()
+if [ "$TARGET" = "all" ]; then
+  for f in fuzz/*_fuzzer.cpp; do targets+=("$(basename "$f" .cpp)"); done
+else
+  targets=("$TARGET")
+fi
+
+for t in "${targets[@]}"; do
+  work="fuzz/corpus-work/$t"
+  mkdir -p "$work" "fuzz/regressions/$t"
+  seeds=("fuzz/regressions/$t")
+  [ -d "fuzz/seeds/$t" ] && seeds+=("fuzz/seeds/$t")
+  case "$t" in
+    dump_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS"); seeds+=(tests/fixtures/wine/out) ;;
+    pe_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS/rizin-testbins" "$CORPUS/symbolic"); seeds+=(tests/fixtures/wine/out) ;;
+  esac
+  echo "== $t: ${SECONDS_EACH}s"
+  art="$BUILD/artifacts-$t/"
+  mkdir -p "$art"
+  set +e
+  "$BUILD/fuzz/$t" "$work" "${seeds[@]}" -max_total_time="$SECONDS_EACH" -max_len=1048576 -rss_limit_mb=4096 \
+    -timeout=10 -artifact_prefix="$art" -print_final_stats=1 2>&1 | tail -n 14
+  set -e
+  for crash in "$art"*; do
+    [ -f "$crash" ] || continue
+    cp "$crash" "fuzz/regressions/$t/"
+    echo "NEW CRASHER saved: fuzz/regressions/$t/$(basename "$crash")"
+  done
+done

@@ -345,6 +345,16 @@ void CpuContext::setSp(uint64_t v) {
     set((machine_ == Machine::Arm64 || machine_ == Machine::Arm) ? Reg::Sp : Reg::Rsp, v);
 }
 
+CpuContext CpuContext::narrowedToX86() const {
+    CpuContext x(Machine::X86);
+    x.flags_ = 0x10007;  // CONTEXT_i386 | CONTROL | INTEGER | SEGMENTS
+    for (Reg r : {Reg::Rax, Reg::Rbx, Reg::Rcx, Reg::Rdx, Reg::Rsi, Reg::Rdi, Reg::Rbp, Reg::Rsp, Reg::Rip, Reg::Eflags,
+                  Reg::Cs, Reg::Ds, Reg::Es, Reg::Fs, Reg::Gs, Reg::Ss, Reg::Dr0, Reg::Dr1, Reg::Dr2, Reg::Dr3, Reg::Dr6,
+                  Reg::Dr7})
+        x.set(r, get(r) & 0xffffffffu);
+    return x;
+}
+
 bool CpuContext::hasControl() const { return (flags_ & kCtlFlag) != 0; }
 bool CpuContext::hasInteger() const { return (flags_ & kIntFlag) != 0; }
 

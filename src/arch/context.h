@@ -80,6 +80,10 @@ public:
     // CET shadow-stack pointer (x64 XSAVE CET_U), when present.
     std::optional<uint64_t> shadowStackPointer() const { return ssp_; }
 
+    // The x86 registers of an x64 record captured in compatibility mode
+    // (a WoW64 thread stopped in 32-bit code, CS = 0x23): the low halves.
+    CpuContext narrowedToX86() const;
+
     // Whether the record held the integer/control groups (a context with
     // neither is not useful for unwinding).
     bool hasControl() const;

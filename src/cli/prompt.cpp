@@ -20,6 +20,7 @@ std::string historyPath() {
 int runInteractive(Engine& engine) {
     std::string hist = historyPath();
     using_history();
+    stifle_history(1000);
     if (!hist.empty()) read_history(hist.c_str());
     bool tty = isatty(STDIN_FILENO);
     std::string last;
@@ -41,7 +42,8 @@ int runInteractive(Engine& engine) {
         if (line.empty()) continue;
         if (tty && line != last) {
             add_history(line.c_str());
-            if (!hist.empty()) append_history(1, hist.c_str());
+            // Saved after every command, so a killed session keeps its history.
+            if (!hist.empty()) write_history(hist.c_str());
         }
         last = line;
         bool quit = false;
@@ -53,7 +55,6 @@ int runInteractive(Engine& engine) {
         }
         if (quit) break;
     }
-    if (!hist.empty()) history_truncate_file(hist.c_str(), 1000);
     return 0;
 }
 

@@ -26,20 +26,6 @@ constexpr uint64_t kTeb64TlsSlots = 0x1480;
 constexpr uint64_t kWow64CpuReservedSlot = 1;
 constexpr uint64_t kWow64ContextOffset = 4;
 
-// The x86 view of an x64 record captured in compatibility mode.
-CpuContext narrowToX86(const CpuContext& c) {
-    CpuContext x(Machine::X86);
-    for (Reg r : {Reg::Rax, Reg::Rbx, Reg::Rcx, Reg::Rdx, Reg::Rsi, Reg::Rdi, Reg::Rbp, Reg::Rsp, Reg::Rip,
-                  Reg::Eflags, Reg::Cs, Reg::Ds, Reg::Es, Reg::Fs, Reg::Gs, Reg::Ss, Reg::Dr0, Reg::Dr1, Reg::Dr2,
-                  Reg::Dr3, Reg::Dr6, Reg::Dr7})
-        x.set(r, c.get(r) & 0xffffffffu);
-    // CONTEXT_i386 | CONTROL | INTEGER | SEGMENTS
-    std::vector<uint8_t> raw = x.serialize();
-    uint32_t flags = 0x10007;
-    std::memcpy(raw.data(), &flags, 4);
-    return *CpuContext::parse(Machine::X86, Bytes(raw.data(), raw.size()));
-}
-
 }  // namespace
 
 Engine::Engine(std::unique_ptr<Target> target)
@@ -129,7 +115,7 @@ std::optional<CpuContext> Engine::threadContext(size_t index) const {
         // A thread stopped while running 32-bit code (CS = 0x23, compatibility
         // mode) holds its live x86 registers in the x64 record itself; the
         // WoW64 CPU area then holds stale values from the last switch.
-        if (t.context->get(Reg::Cs) == 0x23) return narrowToX86(*t.context);
+        if (t.context->get(Reg::Cs) == 0x23) return t.context->narrowedToX86();
         const Memory& mem = target_->memory();
         auto cpuArea = mem.readValue<uint64_t>(t.teb + kTeb64TlsSlots + 8 * kWow64CpuReservedSlot);
         if (!cpuArea || *cpuArea == 0) return std::nullopt;
@@ -139,6 +125,13 @@ std::optional<CpuContext> Engine::threadContext(size_t index) const {
         raw.resize(got);
         return CpuContext::parse(Machine::X86, Bytes(raw.data(), raw.size()));
     }
+    return std::nullopt;
+}
+
+std::optional<CpuContext> Engine::inEffectiveMachine(const CpuContext& ctx) const {
+    if (ctx.machine() == effMachine_) return ctx;
+    if (wow64_ && effMachine_ == Machine::X86 && ctx.machine() == Machine::Amd64 && ctx.get(Reg::Cs) == 0x23)
+        return ctx.narrowedToX86();
     return std::nullopt;
 }
 

@@ -86,6 +86,10 @@ public:
     // The thread's own context in the effective machine (ignores .ecxr scope).
     std::optional<CpuContext> threadContext(size_t index) const;
     void setScopeContext(std::optional<CpuContext> ctx, std::string reason);
+    // A context as seen in the effective machine: an x64 record captured in
+    // compatibility mode (CS 0x23) of a WoW64 thread reads as x86 in the x86
+    // view. nullopt when it has no meaning there.
+    std::optional<CpuContext> inEffectiveMachine(const CpuContext& ctx) const;
     bool hasScopeContext() const { return scope_.has_value(); }
 
     // Stack of the current scope (cached per thread/scope/machine).

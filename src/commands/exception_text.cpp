@@ -7,7 +7,8 @@ std::string exceptionName(uint32_t code) {
         case 0xC0000005: return "Access violation";
         case 0x80000003: return "Break instruction exception";
         case 0x80000004: return "Single step exception";
-        case 0x4000001F: return "Unknown exception";  // STATUS_WX86_BREAKPOINT: WinDbg has no name
+        case 0x4000001F: return "WOW64 breakpoint";  // STATUS_WX86_BREAKPOINT
+        case 0x4000001E: return "WOW64 single step";  // STATUS_WX86_SINGLE_STEP
         case 0xC00000FD: return "Stack overflow";
         case 0xC0000409: return "Security check failure or stack buffer overrun";
         case 0xC000001D: return "Illegal instruction";

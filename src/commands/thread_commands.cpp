@@ -177,14 +177,14 @@ void cmdEcxr(Engine& e, std::string_view, Output& out) {
     // The exception thread becomes current, and its context the scope.
     for (size_t i = 0; i < e.target().threads.size(); ++i)
         if (e.target().threads[i].id == x->threadId) e.setCurrentThread(i);
-    CpuContext ctx = *x->context;
-    if (ctx.machine() != e.effectiveMachine()) {
+    auto eff = e.inEffectiveMachine(*x->context);
+    if (!eff) {
         out.line("Unable to get exception context in the current effective machine");
         out.error = true;
         out.json = {{"error", "exception context machine differs from the effective machine"}};
         return;
     }
-    e.setScopeContext(ctx, ".ecxr");
+    e.setScopeContext(*eff, ".ecxr");
     Output r = e.execute("r");
     // `r` announces a set context; .ecxr itself just prints the registers.
     const std::string notice = "Last set context:\n";

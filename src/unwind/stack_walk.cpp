@@ -49,21 +49,13 @@ namespace {
 // (effective machine x86), and so do we.
 constexpr uint64_t kWow64CompatCs = 0x23;
 
-CpuContext x86FromCompatMode(const CpuContext& c) {
-    CpuContext x(Machine::X86);
-    for (Reg r : {Reg::Rax, Reg::Rbx, Reg::Rcx, Reg::Rdx, Reg::Rsi, Reg::Rdi, Reg::Rbp, Reg::Rsp, Reg::Rip, Reg::Eflags,
-                  Reg::Cs, Reg::Ds, Reg::Es, Reg::Fs, Reg::Gs, Reg::Ss})
-        x.set(r, c.get(r) & 0xffffffff);
-    return x;
-}
-
 }  // namespace
 
 StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext& start, const WalkOptions& options) {
     using namespace unwind;
     StackWalk w;
     CpuContext ctx = start;
-    if (start.machine() == Machine::Amd64 && (start.get(Reg::Cs) & 0xffff) == kWow64CompatCs) ctx = x86FromCompatMode(start);
+    if (start.machine() == Machine::Amd64 && (start.get(Reg::Cs) & 0xffff) == kWow64CompatCs) ctx = start.narrowedToX86();
     WalkOptions opts = options;
     // Bounds that do not contain the starting sp describe another stack (the
     // 64-bit stack of a WoW64 thread): ignore them rather than reject every frame.

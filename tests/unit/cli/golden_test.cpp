@@ -82,8 +82,8 @@ TEST_P(GoldenTest, OutputMatches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenTest, ::testing::ValuesIn(listGolden()),
-                         [](const auto& info) {
-                             std::string n = info.param.substr(0, info.param.size() - 7);
+                         [](const auto& p) {
+                             std::string n = p.param.substr(0, p.param.size() - 7);
                              for (char& c : n)
                                  if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                              return n;

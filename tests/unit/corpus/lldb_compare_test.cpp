@@ -95,8 +95,8 @@ TEST_P(LldbX86, FrameAddressesAgree) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, LldbX86, ::testing::ValuesIn(std::vector<std::string>(std::begin(kX86Dumps), std::end(kX86Dumps))),
-                         [](const auto& info) {
-                             std::string n = info.param;
+                         [](const auto& p) {
+                             std::string n = p.param;
                              for (char& c : n)
                                  if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                              return n;

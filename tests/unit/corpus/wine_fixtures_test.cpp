@@ -134,8 +134,8 @@ TEST_P(WineFixture, FullCallChainWithWineImagesMatchesGroundTruth) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Wine, WineFixture, ::testing::ValuesIn(std::vector<std::string>(std::begin(kDumps), std::end(kDumps))),
-                         [](const auto& info) {
-                             std::string n = info.param;
+                         [](const auto& p) {
+                             std::string n = p.param;
                              for (char& c : n)
                                  if (c == '-') c = '_';
                              return n;

@@ -47,7 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 512) return 0;  // command lines are short; keep executions fast
     static nt::Engine* engine = new nt::Engine(std::make_unique<FuzzTarget>());
     std::string line(reinterpret_cast<const char*>(data), size);
-    for (auto& out : engine->runLine(line)) (void)out;
+    // Render JSON as the CLI does: strings from memory may be any bytes.
+    for (auto& out : engine->runLine(line))
+        (void)out.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     engine->setCurrentThread(0);
     engine->setEffectiveMachine(nt::Machine::Amd64);
     return 0;

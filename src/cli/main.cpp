@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
         }
         if (json) {
             nlohmann::json doc = {{"dump", dumpPath}, {"results", results}};
-            std::cout << doc.dump(2) << "\n";
+            std::cout << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         }
         std::cout.flush();
         return anyError ? 1 : 0;

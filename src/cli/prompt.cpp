@@ -48,7 +48,7 @@ int runInteractive(Engine& engine) {
         last = line;
         bool quit = false;
         for (auto& out : engine.runLine(line)) {
-            if (engine.jsonMode) std::cout << out.json.dump(2) << "\n";
+            if (engine.jsonMode) std::cout << out.json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
             else std::cout << out.text;
             std::cout.flush();
             if (out.quit) quit = true;

@@ -68,6 +68,19 @@ TEST(Cli, JsonRendersTheSameFacts) {
     EXPECT_EQ(doc["results"][1]["result"]["threads"].size(), 1u);
 }
 
+// Strings read from target memory are not UTF-8: the JSON must still be valid
+// (bad bytes become U+FFFD), never an exception that ends the program.
+TEST(Cli, JsonSurvivesNonUtf8TargetStrings) {
+    NT_REQUIRE_CORPUS_FILE(dump, "lldb/sigsegv.dmp");
+    RunResult r = runNtriage({dump, "--json", "-c", "da @rsp; du @rsp"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    auto doc = nlohmann::json::parse(r.out);
+    std::string s = doc["results"][0]["result"]["string"];
+    // The stack at rsp starts with bytes 36 64 27 ... then non-ASCII bytes.
+    EXPECT_EQ(s.rfind("6d'", 0), 0u) << s;
+    EXPECT_NE(s.find("\xEF\xBF\xBD"), std::string::npos) << s;
+}
+
 TEST(Cli, TranscriptEchoesPromptAndCommand) {
     NT_REQUIRE_CORPUS_FILE(dump, "lldb/sigsegv.dmp");
     RunResult r = runNtriage({dump, "-c", ".lastevent"});

@@ -37,7 +37,7 @@ for t in "${targets[@]}"; do
   esac
   echo "== $t: ${SECONDS_EACH}s"
   art="$BUILD/artifacts-$t/"
-  mkdir -p "$art"
+  rm -rf "$art"; mkdir -p "$art"
   set +e
   "$BUILD/fuzz/$t" "$work" "${seeds[@]}" -max_total_time="$SECONDS_EACH" -max_len=1048576 -rss_limit_mb=4096 \
     -timeout=10 -artifact_prefix="$art" -print_final_stats=1 2>&1 | tail -n 14

@@ -142,11 +142,13 @@ UArgs parseUArgs(Engine& e, std::string_view args, std::optional<uint64_t> fallb
         rest.remove_prefix(1);
         if (!rest.empty() && rest[0] == '?') rest.remove_prefix(1);
         uint64_t n = evaluate(rest, *env);
-        if (n > 0x100000) throw ExprError("Range error in '" + std::string(rest) + "'");
+        // Instruction counts are bounded like byte ranges (an instruction is
+        // at most 16 bytes): 0x100000 with WinDbg's 256 MiB limit.
+        if (n > std::min<uint64_t>(0x100000, e.rangeLimit / 16)) throw ExprError("Range error in '" + std::string(rest) + "'");
         u.count = static_cast<unsigned>(n);
     } else {
         u.end = evaluate(rest, *env);
-        if (*u.end < u.start) throw ExprError("Range error in '" + std::string(rest) + "'");
+        if (*u.end < u.start || *u.end - u.start > e.rangeLimit) throw ExprError("Range error in '" + std::string(rest) + "'");
     }
     return u;
 }

@@ -109,6 +109,8 @@ public:
     const std::map<std::string, CommandInfo>& commands() const { return commands_; }
 
     bool jsonMode = false;
+    // Largest memory range a display command accepts without "L?" (WinDbg's 256 MiB).
+    uint64_t rangeLimit = 256ull << 20;
 
     // Per-session state a command family keeps between invocations (e.g. the
     // address where a repeated `db` or `u` continues). Created on first use.

@@ -20,6 +20,7 @@ std::string lowerCopy(std::string_view s) {
 class EngineExprEnv final : public ExprEnv {
 public:
     explicit EngineExprEnv(Engine& e) : e_(e), ctx_(e.currentContext()) {}
+    uint64_t rangeLimit() const override { return e_.rangeLimit; }
 
     std::optional<uint64_t> reg(std::string_view name) override {
         std::string n = lowerCopy(name);

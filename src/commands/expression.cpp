@@ -311,8 +311,8 @@ AddressRange parseRange(std::string_view args, ExprEnv& env, unsigned elemSize, 
     r.count = defaultCount;
     std::string_view rest = args.substr(first.consumed);
     if (rest.empty()) return r;
-    constexpr uint64_t kPlainLimit = 256ull << 20;  // WinDbg's limit without "L?"
-    constexpr uint64_t kHugeLimit = 4ull << 30;
+    const uint64_t kPlainLimit = env.rangeLimit();  // WinDbg: 256 MiB without "L?"
+    const uint64_t kHugeLimit = std::max<uint64_t>(kPlainLimit, std::min<uint64_t>(4ull << 30, kPlainLimit * 16));
     if (rest[0] == 'l' || rest[0] == 'L') {
         rest.remove_prefix(1);
         bool huge = !rest.empty() && rest[0] == '?';

@@ -36,6 +36,9 @@ struct ExprEnv {
     // "module!name", "name", or a module name (its base); nullopt when unknown.
     virtual std::optional<uint64_t> symbol(std::string_view name) = 0;
     virtual unsigned pointerSize() const = 0;
+    // Largest range, in bytes, a command may ask for without "L?" (WinDbg:
+    // 256 MiB). Embedders that must bound work (the fuzzer) lower it.
+    virtual uint64_t rangeLimit() const { return 256ull << 20; }
 };
 
 // The user's expression is wrong; what() is WinDbg's message, e.g.

@@ -188,6 +188,28 @@ std::optional<Step> stepX64(WalkEnv& env, const CpuContext& ctx, bool ipIsReturn
     const Module* mod = env.target.moduleAt(lookupPc);
     const PeImage* img = mod ? env.images.image(*mod) : nullptr;
     if (!img || img->machine() != Machine::Amd64 || img->runtimeFunctions().empty()) {
+        // Without unwind data one case is still certain: a context stopped on
+        // `ret` (a thread parked right after a system call returns through
+        // one) pops its return address from [rsp], whatever the function did.
+        if (!ipIsReturnAddress) {
+            uint8_t code[2] = {};
+            uint64_t n = readCode(env, rip, code);
+            bool atRet = (n >= 1 && (code[0] == 0xc3 || code[0] == 0xc2)) || (n >= 2 && code[0] == 0xf3 && code[1] == 0xc3);
+            auto ret = atRet ? readQ(env, ctx.sp()) : std::nullopt;
+            if (ret && env.target.moduleAt(*ret)) {
+                Step step;
+                step.trust = FrameTrust::UnwindInfo;
+                step.caller = ctx;
+                step.caller.setIp(*ret);
+                uint16_t popped = 0;
+                if (code[0] == 0xc2) {
+                    uint8_t imm[3] = {};
+                    if (readCode(env, rip, imm) == 3) popped = static_cast<uint16_t>(imm[1] | (imm[2] << 8));
+                }
+                step.caller.setSp(ctx.sp() + 8 + popped);
+                return step;
+            }
+        }
         err = StepError::NoUnwindInfo;
         return std::nullopt;
     }

@@ -33,6 +33,7 @@ Engine::Engine(std::unique_ptr<Target> target)
     effMachine_ = target_->machine;
     currentThread_ = target_->threads.empty() ? 0 : std::min(target_->eventThread, target_->threads.size() - 1);
     detectWow64();
+    recoverProcessId();
     registerThreadCommands(*this);
     registerStackCommands(*this);
     registerModuleCommands(*this);
@@ -52,6 +53,22 @@ void Engine::detectWow64() {
         std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
         if (n == "wow64cpu" || n == "wow64" || n == "wow64win") {
             wow64_ = true;
+            return;
+        }
+    }
+}
+
+void Engine::recoverProcessId() {
+    // Legacy user dumps (and minidumps without MiscInfo) do not record the
+    // process id; every TEB does, in ClientId.UniqueProcess.
+    if (target_->misc.processId || target_->threads.empty()) return;
+    bool wide = nt::is64(target_->machine);
+    for (const Thread& t : target_->threads) {
+        auto pid = target_->memory().readPointer(t.teb + (wide ? 0x40 : 0x20), wide ? 8 : 4);
+        auto self = target_->memory().readPointer(t.teb + (wide ? 0x30 : 0x18), wide ? 8 : 4);
+        // NT_TIB.Self pointing back at the TEB says this really is a TEB.
+        if (pid && self && *self == t.teb && *pid && *pid <= 0xffffffffu) {
+            target_->misc.processId = static_cast<uint32_t>(*pid);
             return;
         }
     }

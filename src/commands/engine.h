@@ -124,6 +124,7 @@ public:
 private:
     std::map<std::string, std::any> commandState_;
     void detectWow64();
+    void recoverProcessId();
 
     std::unique_ptr<Target> target_;
     ModuleImages images_;

@@ -37,8 +37,12 @@ void cmdVertarget(Engine& e, std::string_view, Output& out) {
     const SystemInfo& s = t.system;
     std::string line = productName(s) + " Version " + std::to_string(s.buildNumber);
     if (!s.csdVersion.empty()) line += " (" + s.csdVersion + ")";
-    line += s.numberOfProcessors > 1 ? " MP" : " UP";
-    line += " (" + std::to_string(s.numberOfProcessors) + " procs) Free ";
+    // Legacy user dumps carry no processor count: say nothing rather than "0 procs".
+    if (s.numberOfProcessors) {
+        line += s.numberOfProcessors > 1 ? " MP" : " UP";
+        line += " (" + std::to_string(s.numberOfProcessors) + " procs)";
+    }
+    line += " Free ";
     Machine dm = s.machine != Machine::Unknown ? s.machine : t.machine;
     line += dm == Machine::X86 ? "x86 compatible" : dm == Machine::Amd64 ? "x64" : std::string(machineName(dm));
     out.line(line);

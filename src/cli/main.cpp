@@ -82,5 +82,5 @@ int main(int argc, char** argv) {
         std::cout.flush();
         return anyError ? 1 : 0;
     }
-    return nt::runInteractive(engine);
+    return nt::runInteractive(engine, dumpPath);
 }

@@ -1,5 +1,7 @@
 #include "cli/prompt.h"
 
+#include "cli/banner.h"
+
 #include <editline/readline.h>
 #include <unistd.h>
 
@@ -17,7 +19,8 @@ std::string historyPath() {
 }
 }  // namespace
 
-int runInteractive(Engine& engine) {
+int runInteractive(Engine& engine, const std::string& dumpPath) {
+    std::cout << openingBanner(engine, dumpPath) << std::flush;
     std::string hist = historyPath();
     using_history();
     stifle_history(1000);

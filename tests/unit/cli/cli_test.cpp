@@ -81,6 +81,18 @@ TEST(Cli, JsonSurvivesNonUtf8TargetStrings) {
     EXPECT_NE(s.find("\xEF\xBF\xBD"), std::string::npos) << s;
 }
 
+// Without -c the program is interactive: the opening banner, then the prompt
+// (standard input here is empty, so it ends at once, cleanly).
+TEST(Cli, InteractiveOpensWithBannerAndPrompt) {
+    NT_REQUIRE_CORPUS_FILE(dump, "lldb/sigsegv.dmp");
+    RunResult r = runNtriage({dump});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("Loading Dump File [" + dump + "]\n", 0), 0u) << r.out;
+    EXPECT_NE(r.out.find("(32fc.2a6c): Access violation - code c0000005 (first/second chance not available)\n"),
+              std::string::npos) << r.out;
+    EXPECT_EQ(r.out.substr(r.out.size() - 7), "0:000> ") << r.out;
+}
+
 TEST(Cli, TranscriptEchoesPromptAndCommand) {
     NT_REQUIRE_CORPUS_FILE(dump, "lldb/sigsegv.dmp");
     RunResult r = runNtriage({dump, "-c", ".lastevent"});

@@ -34,6 +34,7 @@ for t in "${targets[@]}"; do
   case "$t" in
     dump_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS"); seeds+=(tests/fixtures/wine/out) ;;
     pe_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS/rizin-testbins" "$CORPUS/symbolic"); seeds+=(tests/fixtures/wine/out) ;;
+    breakpad_*|pdb_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS"); seeds+=(tests/fixtures/wine/out) ;;
   esac
   echo "== $t: ${SECONDS_EACH}s"
   art="$BUILD/artifacts-$t/"

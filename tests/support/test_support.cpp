@@ -46,6 +46,17 @@ std::string readTextFile(const std::string& path) {
     return ss.str();
 }
 
+std::string captureOutput(const std::string& shellCommand) {
+    std::string out;
+    if (FILE* p = popen(shellCommand.c_str(), "r")) {
+        std::array<char, 65536> buf;
+        size_t n;
+        while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+        pclose(p);
+    }
+    return out;
+}
+
 RunResult runNtriage(const std::vector<std::string>& args, int timeoutSeconds) {
     char errTemplate[] = "/tmp/ntriage-test-err-XXXXXX";
     int errFd = mkstemp(errTemplate);

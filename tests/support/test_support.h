@@ -27,6 +27,10 @@ RunResult runNtriage(const std::vector<std::string>& args, int timeoutSeconds = 
 
 std::string readTextFile(const std::string& path);
 
+// Runs a shell command (an oracle tool such as lldb-16 or llvm-pdbutil-16)
+// and returns its standard output; empty when it could not run.
+std::string captureOutput(const std::string& shellCommand);
+
 }  // namespace nt::test
 
 // Skips the current test, saying why, when a corpus file is missing.

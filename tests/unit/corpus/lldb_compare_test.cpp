@@ -41,13 +41,7 @@ bool haveLldb() { return std::system("command -v lldb-16 >/dev/null 2>&1") == 0;
 // Frame addresses per thread, in lldb's thread order (the dump's order).
 std::vector<std::vector<uint64_t>> lldbStacks(const std::string& dump) {
     std::string cmd = "lldb-16 --batch -c '" + dump + "' -o 'thread backtrace all' 2>/dev/null";
-    std::string out;
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-        char buf[4096];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-        pclose(p);
-    }
+    std::string out = captureOutput(cmd);
     std::vector<std::vector<uint64_t>> threads;
     std::istringstream in(out);
     std::string line;

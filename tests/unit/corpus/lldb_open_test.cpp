@@ -28,13 +28,7 @@ struct LldbView {
 
 LldbView runLldb(const std::string& dump) {
     std::string cmd = "lldb-16 --batch -c '" + dump + "' -o 'thread list' -o 'image list' 2>/dev/null";
-    std::string out;
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-        char buf[4096];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-        pclose(p);
-    }
+    std::string out = captureOutput(cmd);
     LldbView v;
     static const std::regex tidRe(R"(thread #\d+: tid = 0x([0-9a-f]+))");
     static const std::regex excRe(R"(stop reason = Exception 0x([0-9a-f]+) encountered at address 0x([0-9a-f]+))");

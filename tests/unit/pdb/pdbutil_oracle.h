@@ -2,6 +2,7 @@
 // parses the parts of its text output the tests compare against.
 #pragma once
 
+#include "support/test_support.h"
 #include <cstdint>
 #include <array>
 #include <cstdio>
@@ -72,14 +73,7 @@ inline bool havePdbutil() {
 
 inline std::string pdbutil(const std::string& args, const std::string& path) {
     std::string cmd = "llvm-pdbutil-16 dump " + args + " '" + path + "' 2>/dev/null";
-    std::string out;
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-        std::array<char, 65536> buf;
-        size_t n;
-        while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-        pclose(p);
-    }
-    return out;
+    return ::nt::test::captureOutput(cmd);
 }
 
 inline Summary parseSummary(const std::string& out) {

@@ -17,16 +17,7 @@
 namespace nt {
 namespace {
 
-std::string runTool(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    pclose(p);
-    return out;
-}
+std::string runTool(const std::string& cmd) { return test::captureOutput(cmd); }
 
 bool haveReadobj() { return !runTool("command -v llvm-readobj-16").empty(); }
 

@@ -232,16 +232,7 @@ TEST(StackWalkCorpus, KdlibWow64EventThreadWalksAsX86) {
     EXPECT_LT(f[8].ip - 1, app->base + 0x285a0 + 10);
 }
 
-std::string runTool(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    pclose(p);
-    return out;
-}
+std::string runTool(const std::string& cmd) { return test::captureOutput(cmd); }
 
 // Writes a module's in-memory image as a file llvm-readobj can read: the
 // loaded layout, with each section header's raw offset/size set to its

@@ -97,9 +97,8 @@ void Engine::setCurrentThread(size_t index) {
     stackKey_.reset();
 }
 
-void Engine::setScopeContext(std::optional<CpuContext> ctx, std::string reason) {
+void Engine::setScopeContext(std::optional<CpuContext> ctx) {
     scope_ = std::move(ctx);
-    scopeReason_ = std::move(reason);
     stackKey_.reset();
 }
 
@@ -196,11 +195,10 @@ const StackWalk& Engine::currentStack() {
 }
 
 std::string Engine::prompt() const {
-    std::string p = "0:" + hexPad(currentThread_, 3);
-    // WinDbg prints the thread number in decimal, zero-padded to 3.
+    // Process 0, then the thread number in decimal, zero-padded to 3.
     char buf[16];
     std::snprintf(buf, sizeof buf, "%03zu", currentThread_);
-    p = std::string("0:") + buf;
+    std::string p = std::string("0:") + buf;
     if (effMachine_ != target_->machine) p += ":" + std::string(effMachine_ == Machine::X86 ? "x86" : machineName(effMachine_));
     return p + "> ";
 }
@@ -259,7 +257,6 @@ Output Engine::execute(std::string_view command) {
         }
         size_t saved = currentThread_;
         auto savedScope = scope_;
-        auto savedReason = scopeReason_;
         nlohmann::json arr = nlohmann::json::array();
         for (size_t idx : which) {
             // WinDbg prints a blank line and the thread's `~` line before each,
@@ -278,7 +275,6 @@ Output Engine::execute(std::string_view command) {
         }
         currentThread_ = saved;
         scope_ = savedScope;
-        scopeReason_ = savedReason;
         stackKey_.reset();
         out.json = {{"command", std::string(cmd)}, {"threads", arr}};
         return out;
@@ -306,13 +302,10 @@ Output Engine::execute(std::string_view command) {
         best = &info;
     }
     if (!best) {
-        size_t sp = word.find_first_of(" \t");
-        std::string w(word.substr(0, sp));
-        out.line("No export " + w.substr(w.find('!') == std::string::npos ? 0 : w.find('!') + 1) + " found");
-        if (w[0] != '!') {
-            out.text.clear();
-            out.line("       ^ Syntax error in '" + std::string(cmd) + "'");
-        }
+        // WinDbg's two answers: an unknown extension (!name) or a syntax error.
+        std::string w(word.substr(0, word.find_first_of(" \t")));
+        if (w[0] == '!') out.line("No export " + w.substr(w.rfind('!') + 1) + " found");
+        else out.line("       ^ Syntax error in '" + std::string(cmd) + "'");
         out.error = true;
         out.json = {{"error", "unknown command"}, {"command", std::string(cmd)}};
         return out;

@@ -85,7 +85,7 @@ public:
     std::optional<CpuContext> currentContext() const;
     // The thread's own context in the effective machine (ignores .ecxr scope).
     std::optional<CpuContext> threadContext(size_t index) const;
-    void setScopeContext(std::optional<CpuContext> ctx, std::string reason);
+    void setScopeContext(std::optional<CpuContext> ctx);
     // A context as seen in the effective machine: an x64 record captured in
     // compatibility mode (CS 0x23) of a WoW64 thread reads as x86 in the x86
     // view. nullopt when it has no meaning there.
@@ -133,7 +133,6 @@ private:
     Machine effMachine_ = Machine::Unknown;
     bool wow64_ = false;
     std::optional<CpuContext> scope_;
-    std::string scopeReason_;
     std::map<std::string, CommandInfo> commands_;
     // cache key: thread, machine, scope flag
     std::optional<std::tuple<size_t, Machine, bool>> stackKey_;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <optional>
 
 #include "base/error.h"
 #include "base/format.h"
@@ -65,10 +66,24 @@ void cmdVertarget(Engine& e, std::string_view, Output& out) {
                 {"dump_time", t.dumpTimestamp}, {"dump_kind", t.dumpKind}};
 }
 
-uint64_t rdPtr(const Memory& m, uint64_t a, bool w, bool& ok) {
-    auto v = m.readPointer(a, w ? 8 : 4);
-    if (!v) ok = false;
-    return v.value_or(0);
+// Pointer-sized fields read from target memory; a field that is not in the
+// dump prints as question marks, never as a made-up 0.
+struct FieldReader {
+    const Memory& m;
+    bool w;
+    std::optional<uint64_t> at(uint64_t a) const { return m.readPointer(a, w ? 8 : 4); }
+    std::string text(std::optional<uint64_t> v) const {
+        return v ? addrPlain(*v, w) : std::string(w ? 16 : 8, '?');
+    }
+    std::string textAt(uint64_t a) const { return text(at(a)); }
+};
+
+nlohmann::json jsonOf(std::optional<uint64_t> v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+template <class T>
+std::string numText(std::optional<T> v, bool asHex) {
+    if (!v) return "?";
+    return asHex ? hex(*v) : std::to_string(*v);
 }
 
 void cmdTeb(Engine& e, std::string_view args, Output& out) {
@@ -76,57 +91,51 @@ void cmdTeb(Engine& e, std::string_view args, Output& out) {
     uint64_t teb = e.tebFor(e.currentThread());
     if (!args.empty()) teb = evaluate(args, *makeEngineExprEnv(e));
     const Memory& m = e.target().memory();
-    out.line(std::string(e.effectiveMachine() != e.target().machine ? "Wow64 TEB32" : "TEB") + " at " + addrPlain(teb, w));
-    bool ok = true;
+    FieldReader r{m, w};
     unsigned p = w ? 8 : 4;
-    uint64_t f[8];
-    for (int i = 0; i < 8; ++i) f[i] = rdPtr(m, teb + i * p, w, ok);
-    if (!ok) {
+    out.line(std::string(e.effectiveMachine() != e.target().machine ? "Wow64 TEB32" : "TEB") + " at " + addrPlain(teb, w));
+    // NT_TIB: without it the TEB is not in the dump at all (small minidumps).
+    std::optional<uint64_t> tib[8];
+    for (unsigned i = 0; i < 8; ++i) tib[i] = r.at(teb + i * p);
+    if (!tib[0] || !tib[6]) {
         out.line("error InitTypeRead( TEB )...");
         out.json = {{"teb", teb}, {"error", "TEB memory not in dump"}};
         return;
     }
-    uint64_t pid = rdPtr(m, teb + 8 * p, w, ok), tid = rdPtr(m, teb + 9 * p, w, ok);
-    uint64_t rpc = rdPtr(m, teb + 10 * p, w, ok), tls = rdPtr(m, teb + 11 * p, w, ok), peb = rdPtr(m, teb + 12 * p, w, ok);
+    auto pid = r.at(teb + 8 * p), tid = r.at(teb + 9 * p), peb = r.at(teb + 12 * p);
     auto lastErr = m.readValue<uint32_t>(teb + (w ? 0x68 : 0x34));
     auto lastStatus = m.readValue<uint32_t>(teb + (w ? 0x1250 : 0xbf4));
     auto owned = m.readValue<uint32_t>(teb + (w ? 0x6c : 0x38));
     auto hardErr = m.readValue<uint32_t>(teb + (w ? 0x16b0 : 0xf28));
-    auto P = [&](uint64_t v) { return addrPlain(v, w); };
-    out.line("    ExceptionList:        " + P(f[0]));
-    out.line("    StackBase:            " + P(f[1]));
-    out.line("    StackLimit:           " + P(f[2]));
-    out.line("    SubSystemTib:         " + P(f[3]));
-    out.line("    FiberData:            " + P(f[4]));
-    out.line("    ArbitraryUserPointer: " + P(f[5]));
-    out.line("    Self:                 " + P(f[6]));
-    out.line("    EnvironmentPointer:   " + P(f[7]));
-    out.line("    ClientId:             " + P(pid) + " . " + P(tid));
-    out.line("    RpcHandle:            " + P(rpc));
-    out.line("    Tls Storage:          " + P(tls));
-    out.line("    PEB Address:          " + P(peb));
-    out.line("    LastErrorValue:       " + (lastErr ? std::to_string(*lastErr) : std::string("?")));
-    out.line("    LastStatusValue:      " + (lastStatus ? hex(*lastStatus) : std::string("?")));
-    out.line("    Count Owned Locks:    " + (owned ? std::to_string(*owned) : std::string("?")));
-    out.line("    HardErrorMode:        " + (hardErr ? std::to_string(*hardErr) : std::string("?")));
-    out.json = {{"teb", teb}, {"exception_list", f[0]}, {"stack_base", f[1]}, {"stack_limit", f[2]},
-                {"self", f[6]}, {"client_id", {{"process", pid}, {"thread", tid}}}, {"peb", peb},
+    out.line("    ExceptionList:        " + r.text(tib[0]));
+    out.line("    StackBase:            " + r.text(tib[1]));
+    out.line("    StackLimit:           " + r.text(tib[2]));
+    out.line("    SubSystemTib:         " + r.text(tib[3]));
+    out.line("    FiberData:            " + r.text(tib[4]));
+    out.line("    ArbitraryUserPointer: " + r.text(tib[5]));
+    out.line("    Self:                 " + r.text(tib[6]));
+    out.line("    EnvironmentPointer:   " + r.text(tib[7]));
+    out.line("    ClientId:             " + r.text(pid) + " . " + r.text(tid));
+    out.line("    RpcHandle:            " + r.textAt(teb + 10 * p));
+    out.line("    Tls Storage:          " + r.textAt(teb + 11 * p));
+    out.line("    PEB Address:          " + r.text(peb));
+    out.line("    LastErrorValue:       " + numText(lastErr, false));
+    out.line("    LastStatusValue:      " + numText(lastStatus, true));
+    out.line("    Count Owned Locks:    " + numText(owned, false));
+    out.line("    HardErrorMode:        " + numText(hardErr, false));
+    out.json = {{"teb", teb}, {"exception_list", jsonOf(tib[0])}, {"stack_base", jsonOf(tib[1])},
+                {"stack_limit", jsonOf(tib[2])}, {"self", jsonOf(tib[6])},
+                {"client_id", {{"process", jsonOf(pid)}, {"thread", jsonOf(tid)}}}, {"peb", jsonOf(peb)},
                 {"last_error", lastErr ? nlohmann::json(*lastErr) : nlohmann::json(nullptr)}};
 }
 
-std::string readUnicodeString(const Memory& m, uint64_t at, bool w, bool& ok) {
+// A UNICODE_STRING in target memory, as !peb prints it.
+std::string readUnicodeString(const Memory& m, uint64_t at, bool w) {
     auto len = m.readValue<uint16_t>(at);
     auto buf = m.readPointer(at + (w ? 8 : 4), w ? 8 : 4);
-    if (!len || !buf) {
-        ok = false;
-        return "< Name not readable >";
-    }
-    auto s = m.readWString(*buf, std::min<uint32_t>(*len / 2, 0x8000));
-    if (!s) {
-        ok = false;
-        return "< Name not readable >";
-    }
-    return *s;
+    std::optional<std::string> s;
+    if (len && buf) s = m.readWString(*buf, std::min<uint32_t>(*len / 2, 0x8000));
+    return s ? *s : "< Name not readable >";
 }
 
 void cmdPeb(Engine& e, std::string_view args, Output& out) {
@@ -141,6 +150,7 @@ void cmdPeb(Engine& e, std::string_view args, Output& out) {
     }
     uint64_t peb = *pebAddr;
     const Memory& m = e.target().memory();
+    FieldReader r{m, w};
     out.line(std::string(e.effectiveMachine() != e.target().machine ? "Wow64 PEB32" : "PEB") + " at " + addrPlain(peb, w));
     auto b0 = m.readValue<uint8_t>(peb), b1 = m.readValue<uint8_t>(peb + 1), b2 = m.readValue<uint8_t>(peb + 2);
     if (!b0 || !b1 || !b2) {
@@ -148,43 +158,43 @@ void cmdPeb(Engine& e, std::string_view args, Output& out) {
         out.json = {{"peb", peb}, {"error", "PEB memory not in dump"}};
         return;
     }
-    bool ok = true;
     auto yn = [](uint8_t v) { return std::string(v ? "Yes" : "No"); };
-    uint64_t imageBase = rdPtr(m, peb + (w ? 0x10 : 0x8), w, ok);
-    uint64_t ldr = rdPtr(m, peb + (w ? 0x18 : 0xc), w, ok);
-    uint64_t params = rdPtr(m, peb + (w ? 0x20 : 0x10), w, ok);
-    uint64_t subsys = rdPtr(m, peb + (w ? 0x28 : 0x14), w, ok);
-    uint64_t heap = rdPtr(m, peb + (w ? 0x30 : 0x18), w, ok);
+    auto imageBase = r.at(peb + (w ? 0x10 : 0x8));
+    auto ldr = r.at(peb + (w ? 0x18 : 0xc));
+    auto params = r.at(peb + (w ? 0x20 : 0x10));
+    auto heap = r.at(peb + (w ? 0x30 : 0x18));
     auto gflag = m.readValue<uint32_t>(peb + (w ? 0xbc : 0x68));
-    auto P = [&](uint64_t v) { return addrPlain(v, w); };
     out.line("    InheritedAddressSpace:    " + yn(*b0));
     out.line("    ReadImageFileExecOptions: " + yn(*b1));
     out.line("    BeingDebugged:            " + yn(*b2));
-    out.line("    ImageBaseAddress:         " + P(imageBase));
-    out.line("    NtGlobalFlag:             " + (gflag ? hex(*gflag) : std::string("?")));
-    out.line("    Ldr                       " + P(ldr));
-    nlohmann::json j = {{"peb", peb}, {"being_debugged", *b2 != 0}, {"image_base", imageBase}, {"ldr", ldr},
-                        {"process_parameters", params}, {"process_heap", heap}};
-    if (auto init = m.readValue<uint8_t>(ldr + 4)) {
-        uint64_t lo = ldr + (w ? 0x10 : 0xc), mo = ldr + (w ? 0x20 : 0x14), io = ldr + (w ? 0x30 : 0x1c);
-        bool lok = true;
+    out.line("    ImageBaseAddress:         " + r.text(imageBase));
+    out.line("    NtGlobalFlag:             " + numText(gflag, true));
+    out.line("    Ldr                       " + r.text(ldr));
+    nlohmann::json j = {{"peb", peb}, {"being_debugged", *b2 != 0}, {"image_base", jsonOf(imageBase)},
+                        {"ldr", jsonOf(ldr)}, {"process_parameters", jsonOf(params)}, {"process_heap", jsonOf(heap)}};
+    std::optional<uint8_t> init;
+    if (ldr) init = m.readValue<uint8_t>(*ldr + 4);
+    if (init) {
+        // PEB_LDR_DATA: the three LIST_ENTRY heads, Flink . Blink.
+        auto list = [&](uint64_t head) { return r.textAt(head) + " . " + r.textAt(head + (w ? 8 : 4)); };
         out.line("    Ldr.Initialized:          " + yn(*init));
-        out.line("    Ldr.InInitializationOrderModuleList: " + P(rdPtr(m, io, w, lok)) + " . " + P(rdPtr(m, io + (w ? 8 : 4), w, lok)));
-        out.line("    Ldr.InLoadOrderModuleList:           " + P(rdPtr(m, lo, w, lok)) + " . " + P(rdPtr(m, lo + (w ? 8 : 4), w, lok)));
-        out.line("    Ldr.InMemoryOrderModuleList:         " + P(rdPtr(m, mo, w, lok)) + " . " + P(rdPtr(m, mo + (w ? 8 : 4), w, lok)));
+        out.line("    Ldr.InInitializationOrderModuleList: " + list(*ldr + (w ? 0x30 : 0x1c)));
+        out.line("    Ldr.InLoadOrderModuleList:           " + list(*ldr + (w ? 0x10 : 0xc)));
+        out.line("    Ldr.InMemoryOrderModuleList:         " + list(*ldr + (w ? 0x20 : 0x14)));
     } else {
-        out.line("    *** unable to read Ldr table at " + P(ldr));
+        out.line("    *** unable to read Ldr table at " + r.text(ldr));
     }
-    out.line("    SubSystemData:     " + P(subsys));
-    out.line("    ProcessHeap:       " + P(heap));
-    out.line("    ProcessParameters: " + P(params));
-    if (params) {
-        bool pok = true;
-        std::string cur = readUnicodeString(m, params + (w ? 0x38 : 0x24), w, pok);
-        std::string title = readUnicodeString(m, params + (w ? 0xb0 : 0x70), w, pok);
-        std::string image = readUnicodeString(m, params + (w ? 0x60 : 0x38), w, pok);
-        std::string cmdline = readUnicodeString(m, params + (w ? 0x70 : 0x40), w, pok);
-        std::string dllpath = readUnicodeString(m, params + (w ? 0x50 : 0x30), w, pok);
+    out.line("    SubSystemData:     " + r.textAt(peb + (w ? 0x28 : 0x14)));
+    out.line("    ProcessHeap:       " + r.text(heap));
+    out.line("    ProcessParameters: " + r.text(params));
+    if (params && *params) {
+        // RTL_USER_PROCESS_PARAMETERS UNICODE_STRING fields.
+        uint64_t pp = *params;
+        std::string cur = readUnicodeString(m, pp + (w ? 0x38 : 0x24), w);
+        std::string title = readUnicodeString(m, pp + (w ? 0xb0 : 0x70), w);
+        std::string image = readUnicodeString(m, pp + (w ? 0x60 : 0x38), w);
+        std::string cmdline = readUnicodeString(m, pp + (w ? 0x70 : 0x40), w);
+        std::string dllpath = readUnicodeString(m, pp + (w ? 0x50 : 0x30), w);
         out.line("    CurrentDirectory:  '" + cur + "'");
         out.line("    WindowTitle:  '" + title + "'");
         out.line("    ImageFile:    '" + image + "'");

@@ -234,7 +234,7 @@ void registerRegisterCommands(Engine& engine) {
             uint64_t v = evaluate(args.substr(eq + 1), *env);
             CpuContext c = *ctx;
             if (!c.setByName(name, v)) throw UsageError("Bad register error at '" + name + "'");
-            e.setScopeContext(c, "r " + name);
+            e.setScopeContext(c);
             out.json = {{"set", name}, {"value", v}};
             return;
         }

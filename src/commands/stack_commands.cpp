@@ -12,7 +12,6 @@ namespace {
 
 struct KOptions {
     bool args = false;      // kb / kv
-    bool verbose = false;   // kv (FPO / trap annotations)
     bool callSiteOnly = false;  // kc
     bool rawStack = false;  // kd
     bool params = false;    // kp (types need private symbols; same as k without them)
@@ -26,7 +25,7 @@ KOptions parseK(std::string_view args) {
     while (i < args.size() && std::isalpha(static_cast<unsigned char>(args[i]))) {
         char c = args[i];
         if (c == 'b') o.args = true;
-        else if (c == 'v') o.args = o.verbose = true;
+        else if (c == 'v') o.args = true;  // FPO/trap annotations come with PDB frame data
         else if (c == 'c') o.callSiteOnly = true;
         else if (c == 'd') o.rawStack = true;
         else if (c == 'p' || c == 'P') o.params = true;
@@ -109,26 +108,20 @@ void cmdK(Engine& e, std::string_view args, Output& out) {
             line += addrTick(f.sp, true) + " " + addrTick(ret, true) + "     ";
             if (o.args) {
                 line += ": ";
-                for (int a = 0; a < 4; ++a) {
-                    auto v = e.target().memory().readValue<uint64_t>(f.sp + 8 + 8 * a);
-                    line += v ? addrTick(*v, true) : std::string("????????`????????");
-                    line += " ";
-                }
+                for (unsigned a = 0; a < 4; ++a)
+                    line += ((f.argsPresent >> a) & 1 ? addrTick(f.args[a], true) : std::string("????????`????????")) + " ";
                 line += ": ";
             }
             line += site;
         } else {
             line += hexPad(f.fp & 0xffffffff, 8) + " " + hexPad(ret & 0xffffffff, 8) + "     ";
             if (o.args) {
-                for (int a = 0; a < 3; ++a) {
-                    auto v = e.target().memory().readValue<uint32_t>(f.fp + 8 + 4 * a);
-                    line += v ? hexPad(*v, 8) : std::string("????????");
-                    line += " ";
-                }
+                // x86 kb shows the first three of the dwords above the return address.
+                for (unsigned a = 0; a < 3; ++a)
+                    line += ((f.argsPresent >> a) & 1 ? hexPad(f.args[a] & 0xffffffff, 8) : std::string("????????")) + " ";
             }
             line += site;
         }
-        if (o.verbose && f.isMachineFrame) line += " (TrapFrame)";
         out.line(line);
         frames.push_back({{"index", i},
                           {"instruction_pointer", f.ip},

@@ -184,7 +184,7 @@ void cmdEcxr(Engine& e, std::string_view, Output& out) {
         out.json = {{"error", "exception context machine differs from the effective machine"}};
         return;
     }
-    e.setScopeContext(*eff, ".ecxr");
+    e.setScopeContext(*eff);
     Output r = e.execute("r");
     // `r` announces a set context; .ecxr itself just prints the registers.
     const std::string notice = "Last set context:\n";

@@ -114,18 +114,20 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
             // Args to Child: the 4 dwords above the saved ebp and return address.
             uint64_t ebp = f.fp & 0xffffffff;
             if (ebp >= (f.sp & 0xffffffff)) {
-                f.argsValid = true;
                 for (unsigned k = 0; k < 4; ++k) {
-                    auto v = mem.readValue<uint32_t>(ebp + 8 + 4 * k);
-                    if (v) f.args[k] = *v; else f.argsValid = false;
+                    if (auto v = mem.readValue<uint32_t>(ebp + 8 + 4 * k)) {
+                        f.args[k] = *v;
+                        f.argsPresent |= static_cast<uint8_t>(1u << k);
+                    }
                 }
             }
         } else if (ps == 8) {
             // x64 home space: [Child-SP+8 .. Child-SP+0x20].
-            f.argsValid = true;
             for (unsigned k = 0; k < 4; ++k) {
-                auto v = mem.readValue<uint64_t>(f.sp + 8 + 8 * k);
-                if (v) f.args[k] = *v; else f.argsValid = false;
+                if (auto v = mem.readValue<uint64_t>(f.sp + 8 + 8 * k)) {
+                    f.args[k] = *v;
+                    f.argsPresent |= static_cast<uint8_t>(1u << k);
+                }
             }
         }
         w.frames.push_back(std::move(f));

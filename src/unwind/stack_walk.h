@@ -33,7 +33,7 @@ struct StackFrame {
     uint64_t fp = 0;          // frame base (ChildEBP for x86)
     uint64_t returnAddress = 0;  // the caller's ip (RetAddr column); 0 when unknown
     std::array<uint64_t, 4> args{};  // x86: 4 dwords above the return address; x64: home slots of the callee's caller frame
-    bool argsValid = false;
+    uint8_t argsPresent = 0;  // bit k: args[k] was read from the dump (kb prints ? for the rest)
     FrameTrust trust = FrameTrust::Context;
     CpuContext context;       // registers recovered for this frame
     bool isMachineFrame = false;  // x64 UWOP_PUSH_MACHFRAME (trap/exception frame)

@@ -147,6 +147,10 @@ TEST(Engine, UnknownCommandIsAnErrorAndWordCommandsNeedASeparator) {
     Output o = e.execute("qwerty");
     EXPECT_TRUE(o.error);
     EXPECT_FALSE(o.quit);
+    EXPECT_EQ(o.text, "       ^ Syntax error in 'qwerty'\n");
+    Output ext = e.execute("!nosuch 1");
+    EXPECT_TRUE(ext.error);
+    EXPECT_EQ(ext.text, "No export nosuch found\n");
     Output q = e.execute("q");
     EXPECT_TRUE(q.quit);
 }

@@ -70,7 +70,7 @@ TEST_P(LldbX86, FrameAddressesAgree) {
         e.setCurrentThread(i);
         const auto& x = e.target().exception;
         bool eventThread = x && x->context && e.target().threads[i].id == x->threadId;
-        if (eventThread) e.setScopeContext(*x->context, ".ecxr");
+        if (eventThread) e.setScopeContext(*x->context);
         std::vector<uint64_t> got;
         for (const auto& f : e.currentStack().frames) got.push_back(f.ip);
         if (got == want[i]) continue;

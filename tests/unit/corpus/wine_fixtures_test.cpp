@@ -100,7 +100,7 @@ void checkChains(const std::string& name, bool exeOnly) {
         // The crashing thread's chain starts at the exception context (.ecxr),
         // as in WinDbg; its thread context is inside the dump writer.
         if (wt["crashing"].get<bool>() && e.target().exception && e.target().exception->context)
-            e.setScopeContext(*e.target().exception->context, ".ecxr");
+            e.setScopeContext(*e.target().exception->context);
         const StackWalk& sw = e.currentStack();
         size_t n = wf.size();
         if (exeOnly) {

@@ -292,7 +292,7 @@ TEST(X64Unwind, HomeSlotArgs) {
     t.ctx.setSp(S);
     StackWalk w = t.walk();
     ASSERT_GE(w.frames.size(), 1u);
-    EXPECT_TRUE(w.frames[0].argsValid);
+    EXPECT_EQ(w.frames[0].argsPresent, 0xf);
     EXPECT_EQ(w.frames[0].args[0], 0xa0u);
     EXPECT_EQ(w.frames[0].args[3], 0xa3u);
 }

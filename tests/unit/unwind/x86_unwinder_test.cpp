@@ -53,7 +53,7 @@ TEST(X86Unwind, EbpChainWithArgs) {
     ASSERT_EQ(w.frames.size(), 3u);
     EXPECT_EQ(w.frames[0].fp, 0x120100u);
     EXPECT_EQ(w.frames[0].returnAddress, kBase + 0x1100);
-    ASSERT_TRUE(w.frames[0].argsValid);
+    ASSERT_EQ(w.frames[0].argsPresent, 0xf);
     EXPECT_EQ(w.frames[0].args[0], 0x10u);
     EXPECT_EQ(w.frames[0].args[3], 0x13u);
     EXPECT_EQ(w.frames[1].ip, kBase + 0x1100);

@@ -43,6 +43,7 @@ Engine::Engine(std::unique_ptr<Target> target)
     registerSymbolCommands(*this);
     registerEvalCommands(*this);
     registerInfoCommands(*this);
+    registerTypeCommands(*this);
 }
 
 void Engine::detectWow64() {
@@ -358,6 +359,16 @@ std::vector<Output> Engine::runLine(std::string_view line) {
         if (outs.back().quit) break;
     }
     return outs;
+}
+
+std::vector<Engine::TypeSource> Engine::typeSources() {
+    std::vector<TypeSource> out;
+    for (auto& [module, provider] : extraTypes_) out.push_back({module, provider.get()});
+    return out;
+}
+
+void Engine::addTypeSource(std::string module, std::shared_ptr<const types::TypeProvider> provider) {
+    if (provider) extraTypes_.emplace_back(std::move(module), std::move(provider));
 }
 
 }  // namespace nt

@@ -18,6 +18,7 @@
 #include "pe/pe_image.h"
 #include "symbols/symbolizer.h"
 #include "target/model.h"
+#include "types/type_model.h"
 #include "unwind/stack_walk.h"
 
 namespace nt {
@@ -101,6 +102,15 @@ public:
     // PEB address for the effective machine, when readable.
     std::optional<uint64_t> peb() const;
 
+    // Type sources for `dt` and the object model, best first: sources added
+    // explicitly (a symbol-file session, tests), then the modules' symbol files.
+    struct TypeSource {
+        std::string module;  // the module name types are qualified with ("nt", "sigsegv")
+        const types::TypeProvider* provider = nullptr;
+    };
+    std::vector<TypeSource> typeSources();
+    void addTypeSource(std::string module, std::shared_ptr<const types::TypeProvider> provider);
+
     // Module filter for the effective machine (x86 view hides nothing; kept for symmetry).
     std::string formatAddress(uint64_t addr) { return symbols_.format(addr); }
 
@@ -123,6 +133,7 @@ public:
 
 private:
     std::map<std::string, std::any> commandState_;
+    std::vector<std::pair<std::string, std::shared_ptr<const types::TypeProvider>>> extraTypes_;
     void detectWow64();
     void recoverProcessId();
 
@@ -149,5 +160,6 @@ void registerDisasmCommands(Engine&);   // u ub uf
 void registerSymbolCommands(Engine&);   // ln x
 void registerEvalCommands(Engine&);     // ?
 void registerInfoCommands(Engine&);     // vertarget !peb !teb !handle q .help
+void registerTypeCommands(Engine&);     // dt
 
 }  // namespace nt

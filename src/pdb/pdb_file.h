@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "arch/x86_frame_data.h"
 #include "base/mapped_file.h"
 #include "pdb/dbi.h"
 #include "pdb/gsi.h"
@@ -21,6 +22,7 @@
 #include "pdb/pdb_info.h"
 #include "pdb/publics.h"
 #include "pdb/string_table.h"
+#include "types/type_model.h"
 
 namespace nt::pdb {
 
@@ -75,6 +77,14 @@ public:
     // module without a symbol stream.
     const ModuleSymbols* moduleSymbols(uint16_t module) const;
 
+    // The TPI types as a TypeProvider (built lazily; nullptr when the PDB has
+    // no usable TPI stream). Defined in pdb_types.cpp.
+    const types::TypeProvider* types() const;
+
+    // x86 frame data covering rva: FrameData records first (they carry
+    // program strings), then FPO records. Defined in frame_data.cpp.
+    std::optional<X86FrameData> frameDataAt(uint32_t rva) const;
+
 private:
     PdbFile() = default;
     void init(Bytes bytes);
@@ -92,6 +102,12 @@ private:
     mutable std::optional<GsiHash> globals_;
     mutable std::optional<StringTable> names_;
     mutable std::map<uint16_t, ModuleSymbols> modules_;
+    // Lazily built parts owned by other files of this folder (shared_ptr so
+    // that this header needs only their declarations).
+    mutable std::shared_ptr<class PdbTypes> types_;
+    mutable bool typesTried_ = false;
+    mutable std::shared_ptr<class FrameDataTable> frameData_;
+    mutable bool frameDataTried_ = false;
 };
 
 }  // namespace nt::pdb

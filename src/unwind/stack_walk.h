@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arch/context.h"
+#include "arch/x86_frame_data.h"
 #include "pe/pe_image.h"
 #include "symbols/symbolizer.h"
 #include "target/model.h"
@@ -37,6 +38,9 @@ struct StackFrame {
     FrameTrust trust = FrameTrust::Context;
     CpuContext context;       // registers recovered for this frame
     bool isMachineFrame = false;  // x64 UWOP_PUSH_MACHFRAME (trap/exception frame)
+    // x86: the frame data (FPO / FrameData / STACK WIN) that unwound this
+    // frame to its caller, for kv's "(FPO: ...)" annotation.
+    std::optional<X86FrameData> frameData;
 };
 
 struct StackWalk {
@@ -52,6 +56,8 @@ struct WalkOptions {
     // Stack bounds when known (from the TEB / MINIDUMP_THREAD), 0 = unknown.
     uint64_t stackLimit = 0;  // lowest address
     uint64_t stackBase = 0;   // highest address (exclusive)
+    // x86 frame data from symbol files (PDB FPO/FrameData, Breakpad STACK WIN); nullptr = none.
+    X86FrameDataSource* x86FrameData = nullptr;
 };
 
 // An x64 context in compatibility mode (CS 0x23: a WoW64 thread in 32-bit

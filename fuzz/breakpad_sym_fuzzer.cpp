@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "breakpad/program_string.h"
 #include "breakpad/sym_file.h"
+#include "breakpad/x86_frame_data.h"
 
 namespace {
 
@@ -25,6 +26,7 @@ void lookups(const SymFile& s, uint64_t rva) {
         if (auto l = s.lineAt(a)) sink += l->line + l->file.size();
         for (const auto& fr : s.inlineFramesAt(a)) sink += fr.name.size() + fr.callSiteLine;
         if (const auto* w = s.stackWinAt(a)) sink += w->programString.size() + w->codeSize;
+        if (auto x = x86FrameDataAt(s, a)) sink += x->program.size() + x->localsSize;
         for (const auto& r : s.cfiAt(a)) sink += r.reg.size() + r.expression.size();
     }
 }

@@ -10,6 +10,14 @@ for g in tests/golden/*.golden; do
   dump=$(sed -n 's/^dump: //p' "$g" | head -1)
   cmds=$(sed -n 's/^commands: //p' "$g" | head -1)
   images=$(sed -n 's/^images: //p' "$g" | head -1)
+  symbols=$(sed -n 's/^symbols: //p' "$g" | head -1)
+  symargs=()
+  case "$symbols" in
+    "") ;;
+    fixture:*) symargs=(-y "tests/fixtures/${symbols#fixture:}") ;;
+    corpus:*) symargs=(-y "$CORPUS/${symbols#corpus:}") ;;
+    *) symargs=(-y "$symbols") ;;
+  esac
   imgargs=()
   case "$images" in
     "") ;;
@@ -24,7 +32,9 @@ for g in tests/golden/*.golden; do
   esac
   [ -r "$path" ] || { echo "skip $g: $path missing"; continue; }
   header=$(sed '/^----$/q' "$g")
-  { printf '%s\n' "$header"; "$BIN" "$path" "${imgargs[@]}" -c "$cmds"; } > "$g.new" || true
+  # Corpus and fixture paths read <corpus>/ and <fixtures>/ (see golden_test.cpp).
+  { printf '%s\n' "$header"; "$BIN" "$path" "${imgargs[@]}" "${symargs[@]}" -c "$cmds" |
+      sed -e "s|$CORPUS/|<corpus>/|g" -e "s|tests/fixtures/|<fixtures>/|g"; } > "$g.new" || true
   mv "$g.new" "$g"
   echo "updated $g"
 done

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "cli/prompt.h"
+#include "cli/symbol_session.h"
 #include "commands/engine.h"
 #include "dump/open_dump.h"
 
@@ -29,12 +30,13 @@ std::vector<std::string> splitPath(const std::string& s) {
 int main(int argc, char** argv) {
     CLI::App app{"ntriage - Windows crash-dump analysis on Linux, in WinDbg's command language"};
     std::string dumpPath, commands, symbolPath, imagePath;
-    bool json = false;
+    bool json = false, offline = false;
     app.add_option("dump", dumpPath, "dump file (.dmp: minidump, user full dump)");
     app.add_option("-z", dumpPath, "dump file (WinDbg/cdb spelling)");
     app.add_option("-c", commands, "commands to run, separated by ';' (then exit unless interactive input follows)");
     app.add_flag("--json", json, "render results as JSON");
     app.add_option("-y", symbolPath, "symbol path (overrides _NT_SYMBOL_PATH)");
+    app.add_flag("--offline", offline, "never contact a symbol server; print the URLs to fetch instead");
     app.add_option("-i", imagePath, "image path: directories searched for module images, ';'-separated");
     CLI11_PARSE(app, argc, argv);
 
@@ -42,9 +44,11 @@ int main(int argc, char** argv) {
         std::cerr << "ntriage: error: no dump file given (usage: ntriage DUMP [-c \"commands\"] [--json])\n";
         return 2;
     }
-    std::unique_ptr<nt::Target> target;
+    std::unique_ptr<nt::Engine> session;
     try {
-        target = nt::openDump(dumpPath);
+        // A PDB or ISF file opens a types-only session (dt without a dump).
+        if (nt::looksLikeSymbolFile(dumpPath)) session = nt::openSymbolSession(dumpPath);
+        else session = std::make_unique<nt::Engine>(nt::openDump(dumpPath));
     } catch (const nt::FormatError& e) {
         std::cerr << "ntriage: error: " << e.what() << "\n";
         return 2;
@@ -53,12 +57,24 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    nt::Engine engine(std::move(target));
+    nt::Engine& engine = *session;
     engine.jsonMode = json;
     if (imagePath.empty())
         if (const char* env = std::getenv("_NT_EXECUTABLE_IMAGE_PATH")) imagePath = env;
     if (!imagePath.empty()) engine.images().setImagePath(splitPath(imagePath));
-    (void)symbolPath;  // symbol path support lands with the symbols work (PDB, servers)
+    if (symbolPath.empty()) {
+        // WinDbg's variables: the alternate path is searched first.
+        const char* alt = std::getenv("_NT_ALT_SYMBOL_PATH");
+        const char* primary = std::getenv("_NT_SYMBOL_PATH");
+        if (alt && *alt) symbolPath = alt;
+        if (primary && *primary) symbolPath += (symbolPath.empty() ? "" : ";") + std::string(primary);
+    }
+    if (offline) {
+        auto options = engine.symbols().locatorOptions();
+        options.offline = true;
+        engine.symbols().setLocatorOptions(options);
+    }
+    if (!symbolPath.empty()) engine.symbols().setSymbolPath(symbolPath);
 
     if (!commands.empty()) {
         nlohmann::json results = nlohmann::json::array();

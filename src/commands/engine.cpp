@@ -44,6 +44,10 @@ Engine::Engine(std::unique_ptr<Target> target)
     registerEvalCommands(*this);
     registerInfoCommands(*this);
     registerTypeCommands(*this);
+    registerSymbolPathCommands(*this);
+    symbols_.setLog([this](std::string_view line) {
+        if (logOut_) logOut_->line(line);
+    });
 }
 
 void Engine::detectWow64() {
@@ -183,6 +187,8 @@ StackWalk Engine::walk(const CpuContext& ctx, size_t threadIndex) {
             opts.stackBase = t.stackStart + t.stackSize;
         }
     }
+    opts.x86FrameData = &symbols_;
+    opts.procedureFrames = &symbols_;
     return walkStack(*target_, images_, ctx, opts);
 }
 
@@ -312,6 +318,15 @@ Output Engine::execute(std::string_view command) {
         return out;
     }
     std::string_view args = trim(cmd.substr(best->name.size()));
+    // Symbol-load messages (!sym noisy, download hints) go to the command
+    // that caused the load; nested commands restore the outer target.
+    Output* savedLog = logOut_;
+    logOut_ = &out;
+    struct RestoreLog {
+        Output*& slot;
+        Output* saved;
+        ~RestoreLog() { slot = saved; }
+    } restoreLog{logOut_, savedLog};
     try {
         best->run(*this, args, out);
     } catch (const UsageError& e) {
@@ -361,9 +376,17 @@ std::vector<Output> Engine::runLine(std::string_view line) {
     return outs;
 }
 
-std::vector<Engine::TypeSource> Engine::typeSources() {
+std::vector<Engine::TypeSource> Engine::typeSources(std::string_view module) {
     std::vector<TypeSource> out;
-    for (auto& [module, provider] : extraTypes_) out.push_back({module, provider.get()});
+    for (auto& [name, provider] : extraTypes_)
+        if (module.empty() || wildcardMatch(module, name)) out.push_back({name, provider.get()});
+    // Modules' own types (PDB TPI, ISF): loading a module's symbols is what
+    // WinDbg does for `dt mod!T`; a bare `dt T` looks through every module.
+    for (const Module& m : target_->modules) {
+        if (!module.empty() && !wildcardMatch(module, m.name)) continue;
+        if (SymbolProvider* p = symbols_.provider(m))
+            if (const types::TypeProvider* t = p->types()) out.push_back({m.name, t});
+    }
     return out;
 }
 

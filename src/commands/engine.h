@@ -96,6 +96,8 @@ public:
     // Stack of the current scope (cached per thread/scope/machine).
     const StackWalk& currentStack();
     StackWalk walk(const CpuContext& ctx, size_t threadIndex);
+    // Symbols changed (.reload, .sympath): stacks unwound with frame data must be redone.
+    void invalidateStacks() { stackKey_.reset(); }
 
     // TEB of the thread for the effective machine (32-bit TEB in the x86 view).
     uint64_t tebFor(size_t threadIndex) const;
@@ -108,7 +110,8 @@ public:
         std::string module;  // the module name types are qualified with ("nt", "sigsegv")
         const types::TypeProvider* provider = nullptr;
     };
-    std::vector<TypeSource> typeSources();
+    // `module` filters by module name (wildcards allowed); empty = all.
+    std::vector<TypeSource> typeSources(std::string_view module = {});
     void addTypeSource(std::string module, std::shared_ptr<const types::TypeProvider> provider);
 
     // Module filter for the effective machine (x86 view hides nothing; kept for symmetry).
@@ -134,6 +137,7 @@ public:
 private:
     std::map<std::string, std::any> commandState_;
     std::vector<std::pair<std::string, std::shared_ptr<const types::TypeProvider>>> extraTypes_;
+    Output* logOut_ = nullptr;  // where symbol-load messages of the running command go
     void detectWow64();
     void recoverProcessId();
 
@@ -161,5 +165,6 @@ void registerSymbolCommands(Engine&);   // ln x
 void registerEvalCommands(Engine&);     // ?
 void registerInfoCommands(Engine&);     // vertarget !peb !teb !handle q .help
 void registerTypeCommands(Engine&);     // dt
+void registerSymbolPathCommands(Engine&);  // .sympath .symfix .reload !sym
 
 }  // namespace nt

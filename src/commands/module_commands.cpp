@@ -78,12 +78,16 @@ void cmdLm(Engine& e, std::string_view args, Output& out) {
         std::string stateText(symbolStateText(st));
         std::string line = addrTick(m.base, w) + " " + addrTick(m.end(), w) + "   " + padRight(m.name, 10) + " " +
                            padRight(stateText, 22);
+        std::string symFile;
+        if (st == SymbolState::PdbSymbols || st == SymbolState::PrivatePdbSymbols) symFile = e.symbols().symbolFile(m);
         if (st == SymbolState::ExportSymbols) line += " " + m.fileName();
+        else if (!symFile.empty()) line += " " + symFile;
         while (!line.empty() && line.back() == ' ') line.pop_back();
         out.line(line);
         nlohmann::json j = {{"name", m.name}, {"base", m.base}, {"end", m.end()}, {"size", m.size},
                             {"path", m.path}, {"timestamp", m.timestamp}, {"checksum", m.checksum},
                             {"symbols", stateText}};
+        if (!symFile.empty()) j["symbol_file"] = symFile;
         if (m.codeView) j["pdb"] = {{"name", m.codeView->pdbName}, {"guid", m.codeView->guidString()}, {"age", m.codeView->age}};
         if (verbose) {
             out.line("    Image path: " + m.path);

@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "base/format.h"
 #include "commands/engine.h"
+#include "unwind/frame_annotation.h"
 
 namespace nt {
 
@@ -15,6 +16,8 @@ struct KOptions {
     bool callSiteOnly = false;  // kc
     bool rawStack = false;  // kd
     bool params = false;    // kp (types need private symbols; same as k without them)
+    bool noLines = false;   // kL: no source lines
+    bool fpo = false;       // kv: frame-data annotations
     unsigned count = 0;     // 0 = default
 };
 
@@ -25,14 +28,15 @@ KOptions parseK(std::string_view args) {
     while (i < args.size() && std::isalpha(static_cast<unsigned char>(args[i]))) {
         char c = args[i];
         if (c == 'b') o.args = true;
-        else if (c == 'v') o.args = true;  // FPO/trap annotations come with PDB frame data
+        else if (c == 'v') o.args = o.fpo = true;
         else if (c == 'c') o.callSiteOnly = true;
         else if (c == 'd') o.rawStack = true;
         else if (c == 'p' || c == 'P') o.params = true;
         else if (c == 'n' || c == 'L' || c == 'f' || c == 'M') {
-            // n: frame numbers (always shown by modern WinDbg); L: no source lines
-            // (which issue 3 adds); f: frame sizes (not yet); M: DML.
+            // n: frame numbers (always shown by modern WinDbg); L: no source
+            // lines; f: frame sizes (not yet); M: DML. "kL 5"/"k L5" is a count.
             if (c == 'L' && i + 1 < args.size() && std::isxdigit(static_cast<unsigned char>(args[i + 1]))) break;
+            if (c == 'L') o.noLines = true;
         } else {
             throw UsageError("Syntax error in 'k" + std::string(args) + "'");
         }
@@ -91,12 +95,41 @@ void cmdK(Engine& e, std::string_view args, Output& out) {
         out.line(" # ChildEBP RetAddr      ");
 
     nlohmann::json frames = nlohmann::json::array();
+    size_t number = 0;  // inline frames take numbers too
     for (size_t i = 0; i < n; ++i) {
         const StackFrame& f = sw.frames[i];
         uint64_t ret = f.returnAddress;
         if (i + 1 < sw.frames.size()) ret = sw.frames[i + 1].ip;
+        // A caller's ip is a return address: its source line and inline
+        // context are those of the call, one byte before.
+        bool fromReturn = i > 0 && f.trust != FrameTrust::Context && !sw.frames[i - 1].isMachineFrame;
+        uint64_t lookupAt = fromReturn ? f.ip - 1 : f.ip;
+        // Inline frames (innermost first) come before the physical frame. Each
+        // row's source line is where that function is at this address: the
+        // innermost one's own line, then each caller's line of the inlined call.
+        auto inlines = o.callSiteOnly ? std::vector<ProviderInline>{} : e.symbols().inlinesAt(lookupAt);
+        std::optional<Symbolizer::Line> physicalLine;
+        if (!inlines.empty()) physicalLine = Symbolizer::Line{inlines.back().callFile, inlines.back().callLine, 0};
+        for (size_t k = 0; k < inlines.size(); ++k) {
+            const ProviderInline& inl = inlines[k];
+            const Module* mod = e.target().moduleAt(f.ip);
+            std::string site = mod ? mod->name + "!" + inl.name : inl.name;
+            std::string row = frameNumber(number++) + " ";
+            if (w) row += std::string("(Inline Function) --------`--------     ") + (o.args ? ": (Inline Function) : " : "") + site;
+            else row += std::string("(Inline) -------- ") + (o.args ? "-------- -------- -------- " : "") + site;
+            std::string file = inl.file;
+            uint32_t lineNo = inl.line;
+            if (k > 0) file = inlines[k - 1].callFile, lineNo = inlines[k - 1].callLine;
+            else if (lineNo == 0)
+                if (auto l = e.symbols().lineAt(lookupAt)) file = l->file, lineNo = l->line;
+            if (!o.noLines && lineNo) row += " [" + file + " @ " + std::to_string(lineNo) + "]";
+            out.line(row);
+            frames.push_back({{"index", number - 1}, {"inline", true}, {"call_site", site}, {"instruction_pointer", f.ip}});
+        }
         std::string site = e.symbols().formatOrAddress(f.ip);
-        std::string line = frameNumber(i) + " ";
+        std::optional<Symbolizer::Line> src;
+        if (!o.noLines && !o.callSiteOnly) src = physicalLine && physicalLine->line ? physicalLine : e.symbols().lineAt(lookupAt);
+        std::string line = frameNumber(number++) + " ";
         if (o.callSiteOnly) {
             // kc drops the offset when a function name is known.
             std::string s = site;
@@ -122,14 +155,20 @@ void cmdK(Engine& e, std::string_view args, Output& out) {
             }
             line += site;
         }
+        // kv on x86: how the frame was unwound, "(FPO: [Non-Fpo])", before the source.
+        std::string fpo = o.fpo && !w ? fpoAnnotation(f) : std::string();
+        if (!fpo.empty()) line += " " + fpo;
+        if (src) line += " [" + src->file + " @ " + std::to_string(src->line) + "]";
         out.line(line);
-        frames.push_back({{"index", i},
+        frames.push_back({{"index", number - 1},
                           {"instruction_pointer", f.ip},
                           {"stack_pointer", f.sp},
                           {"frame_pointer", f.fp},
                           {"return_address", ret},
                           {"call_site", site},
                           {"trust", std::string(frameTrustName(f.trust))}});
+        if (src) frames.back()["source"] = {{"file", src->file}, {"line", src->line}};
+        if (!fpo.empty()) frames.back()["fpo"] = fpo;
     }
     out.json = {{"thread", e.currentThread()}, {"frames", frames}, {"warning", sw.warning},
                 {"scope_context", e.hasScopeContext()}};

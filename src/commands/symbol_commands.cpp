@@ -64,7 +64,14 @@ void runLn(Engine& e, std::string_view args, Output& out) {
         out.json = j;
         return;
     }
-    out.line(lnLine(addr, prev, next, is64));
+    // With line information WinDbg puts the source position first:
+    // "[c:\temp\sigsegv.cpp @ 38] (00007ff7`a1311040)   sigsegv!main+0x1d   |  ..."
+    std::string prefix;
+    if (auto src = e.symbols().lineAt(addr)) {
+        prefix = "[" + src->file + " @ " + std::to_string(src->line) + "] ";
+        j["source"] = {{"file", src->file}, {"line", src->line}};
+    }
+    out.line(prefix + lnLine(addr, prev, next, is64));
     if (prev) j["previous"] = {{"name", prev->name}, {"address", prev->address}, {"displacement", addr - prev->address}};
     if (next) j["next"] = {{"name", next->name}, {"address", next->address}};
     if (prev && prev->address == addr && prev->name.find('!') != std::string::npos) {

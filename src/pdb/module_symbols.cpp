@@ -20,12 +20,20 @@ ModuleSymbols ModuleSymbols::parse(const StreamReader& stream, const ModuleInfo&
     // Symbols are [4, symByteSize) after the CV signature; C11 lines follow,
     // then C13 lines. Sizes are clamped to the stream.
     Bytes syms = s.subClamped(0, info.symByteSize);
+    // The S_FRAMEPROC inside a procedure (before its S_END) describes it.
+    size_t openProc = SIZE_MAX;
+    uint32_t openProcEnd = 0;
     for (uint64_t pos = 4; pos < syms.size();) {
         auto r = recordAt(syms, pos);
         if (!r) break;  // a bad length ends the list: nothing after it can be trusted
         if (auto p = parseProc32(*r)) {
             m.procs_.push_back({std::move(p->name), r->kind, p->segment, p->offset, p->codeSize,
-                                static_cast<uint32_t>(pos)});
+                                static_cast<uint32_t>(pos), p->debugStart, p->debugEnd, std::nullopt});
+            openProc = m.procs_.size() - 1;
+            openProcEnd = p->end;
+        } else if (auto fp = parseFrameProc(*r); fp && openProc != SIZE_MAX && pos < openProcEnd &&
+                                                  !m.procs_[openProc].frame) {
+            m.procs_[openProc].frame = *fp;
         }
         pos += r->totalSize;  // totalSize >= 4, so the loop always advances
     }

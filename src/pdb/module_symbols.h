@@ -10,6 +10,7 @@
 
 #include "pdb/dbi.h"
 #include "pdb/msf.h"
+#include "pdb/symbol_records.h"
 
 namespace nt::pdb {
 
@@ -20,6 +21,9 @@ struct Procedure {
     uint32_t offset = 0;
     uint32_t codeSize = 0;
     uint32_t recordOffset = 0;  // in the module stream (what S_PROCREF points at)
+    uint32_t debugStart = 0;    // prolog end, from the procedure start
+    uint32_t debugEnd = 0;      // epilog start
+    std::optional<FrameProc> frame;  // its S_FRAMEPROC
 };
 
 struct LineHit {

@@ -130,6 +130,30 @@ std::optional<uint32_t> PdbFile::rvaOf(std::string_view name) const {
     return std::nullopt;
 }
 
+std::optional<ProcedureFrame> PdbFile::procedureFrameAt(uint32_t rva) const {
+    const Dbi* d = dbi();
+    if (!d) return std::nullopt;
+    auto so = d->sectionOffsetOf(rva);
+    if (!so) return std::nullopt;
+    auto m = d->moduleAt(so->first, so->second);
+    if (!m) return std::nullopt;
+    const ModuleSymbols* ms = moduleSymbols(*m);
+    if (!ms) return std::nullopt;
+    const Procedure* p = ms->procedureAt(so->first, so->second);
+    if (!p || !p->frame) return std::nullopt;
+    auto start = d->rvaOf(p->segment, p->offset);
+    if (!start) return std::nullopt;
+    ProcedureFrame f;
+    f.start = *start;
+    f.codeSize = p->codeSize;
+    f.prologSize = p->debugStart;
+    f.epilogStart = p->debugEnd;
+    f.frameSize = p->frame->frameSize;
+    f.savedRegsSize = p->frame->savedRegsSize;
+    f.stackPointerBased = ((p->frame->flags >> 14) & 3) == 1;
+    return f;
+}
+
 std::optional<SourceLine> PdbFile::lineAt(uint32_t rva) const {
     const Dbi* d = dbi();
     if (!d) return std::nullopt;

@@ -12,7 +12,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "arch/procedure_frame.h"
 #include "arch/x86_frame_data.h"
 #include "base/mapped_file.h"
 #include "pdb/dbi.h"
@@ -31,6 +33,15 @@ struct Symbol {
     uint32_t rva = 0;
     uint32_t size = 0;         // code size of a procedure; 0 for a public
     bool isProcedure = false;  // from a module's S_*PROC32, else a public
+};
+
+// One inlined call covering an address (PdbFile::inlineFramesAt).
+struct InlineFrame {
+    std::string name;      // the inlined function
+    std::string file;      // where the address is inside it
+    uint32_t line = 0;
+    std::string callFile;  // where its caller inlined it
+    uint32_t callLine = 0;
 };
 
 struct SourceLine {
@@ -70,12 +81,18 @@ public:
     std::optional<Symbol> symbolAt(uint32_t rva) const;
     // A public (decorated or not, exact) or a global procedure by name.
     std::optional<uint32_t> rvaOf(std::string_view name) const;
+    // The procedure covering rva with its S_FRAMEPROC frame (start is an RVA here).
+    std::optional<ProcedureFrame> procedureFrameAt(uint32_t rva) const;
     // The source line whose code holds rva.
     std::optional<SourceLine> lineAt(uint32_t rva) const;
 
     // A module's symbols (parsed and cached on first use); nullptr for a
     // module without a symbol stream.
     const ModuleSymbols* moduleSymbols(uint16_t module) const;
+
+    // The inlined calls covering rva, innermost first (empty when none).
+    // Defined in inline_sites.cpp.
+    std::vector<InlineFrame> inlineFramesAt(uint32_t rva) const;
 
     // The TPI types as a TypeProvider (built lazily; nullptr when the PDB has
     // no usable TPI stream). Defined in pdb_types.cpp.
@@ -106,6 +123,7 @@ private:
     // that this header needs only their declarations).
     mutable std::shared_ptr<class PdbTypes> types_;
     mutable bool typesTried_ = false;
+    mutable std::shared_ptr<class InlineTable> inlines_;
     mutable std::shared_ptr<class FrameDataTable> frameData_;
     mutable bool frameDataTried_ = false;
 };

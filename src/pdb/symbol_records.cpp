@@ -46,7 +46,14 @@ std::optional<Proc32> parseProc32(const SymbolRecord& r) {
     // parent, end, next, len, dbgStart, dbgEnd, type, off, seg, flags, name
     if (!isProcedure(r.kind) || r.data.size() < 35) return std::nullopt;
     return Proc32{*r.data.get<uint32_t>(4), *r.data.get<uint32_t>(12), *r.data.get<uint32_t>(28),
-                  *r.data.get<uint16_t>(32), *r.data.get<uint8_t>(34), nameAt(r.data, 35)};
+                  *r.data.get<uint16_t>(32), *r.data.get<uint8_t>(34), nameAt(r.data, 35),
+                  *r.data.get<uint32_t>(16), *r.data.get<uint32_t>(20)};
+}
+
+std::optional<FrameProc> parseFrameProc(const SymbolRecord& r) {
+    // cbFrame, cbPad, offPad, cbSaveRegs, offExHdr, sectExHdr (u16), flags
+    if (r.kind != 0x1012 || r.data.size() < 26) return std::nullopt;
+    return FrameProc{*r.data.get<uint32_t>(0), *r.data.get<uint32_t>(12), *r.data.get<uint32_t>(22)};
 }
 
 }  // namespace nt::pdb

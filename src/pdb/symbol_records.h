@@ -62,7 +62,17 @@ struct Proc32 {
     uint16_t segment = 0;
     uint8_t flags = 0;
     std::string name;
+    uint32_t debugStart = 0;  // offset where the prolog ends
+    uint32_t debugEnd = 0;    // offset where the epilog begins
 };
 std::optional<Proc32> parseProc32(const SymbolRecord& r);
+
+// S_FRAMEPROC: the frame of the enclosing procedure.
+struct FrameProc {
+    uint32_t frameSize = 0;      // cbFrame
+    uint32_t savedRegsSize = 0;  // cbSaveRegs
+    uint32_t flags = 0;          // bits 14-15: local base pointer (1 = SP, 2 = BP, 3 = R13)
+};
+std::optional<FrameProc> parseFrameProc(const SymbolRecord& r);
 
 }  // namespace nt::pdb

@@ -77,6 +77,8 @@ const PeImage* ModuleImages::image(const Module& m) {
             }
             if (found) break;
         }
+        if (!found && finder_)
+            if (auto path = finder_(m)) found = tryFile(*path, m);
         if (found) e.image = std::move(found);
     }
     cache_.emplace_back(m.base, std::move(e));

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -122,6 +123,14 @@ public:
     void setImagePath(std::vector<std::string> dirs) { imagePath_ = std::move(dirs); cache_.clear(); }
     const std::vector<std::string>& imagePath() const { return imagePath_; }
 
+    // Asked when neither dump memory nor the image path has the image: the
+    // symbol path (WinDbg searches it for images too). Returns a file path.
+    using Finder = std::function<std::optional<std::string>(const Module&)>;
+    void setFinder(Finder finder) {
+        finder_ = std::move(finder);
+        cache_.clear();
+    }
+
     // nullptr when no image can be found for the module.
     const PeImage* image(const Module& m);
     // Where the image came from ("memory" / file path), empty when none.
@@ -134,6 +143,7 @@ private:
     };
     const Target& target_;
     std::vector<std::string> imagePath_;
+    Finder finder_;
     std::vector<std::pair<uint64_t, Entry>> cache_;  // by module base
 };
 

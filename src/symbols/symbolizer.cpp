@@ -1,15 +1,18 @@
-// Exports-based symbolizer: each module's export table, sorted by address,
-// answers "which function is this address in" the way WinDbg does with
-// export symbols only: the nearest export at or below the address, however
-// far (WinDbg prints huge offsets too), or module+offset when none is below.
+// The symbolizer: per-module providers found lazily on the symbol path,
+// and the lookups every command uses.
 #include "symbols/symbolizer.h"
-
-#include <strings.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 
+#include <unistd.h>
+
+#include "base/error.h"
 #include "base/format.h"
+#include "symbols/providers.h"
+#include "symbols/undecorate.h"
 
 namespace nt {
 
@@ -48,31 +51,206 @@ bool wildcardMatch(std::string_view pattern, std::string_view text) {
     return p == pattern.size();
 }
 
+namespace {
+
+std::string defaultCacheDir() {
+    if (const char* c = std::getenv("NTRIAGE_SYMBOL_CACHE"); c && *c) return c;
+    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/ntriage/symbols";
+    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/ntriage/symbols";
+    return "/tmp/ntriage-symbols";
+}
+
+// "c:\\temp\\sigsegv.pdb" -> "sigsegv.pdb" (PDB paths in CodeView records are the build machine's).
+std::string baseName(std::string_view path) {
+    size_t cut = path.find_last_of("\\/");
+    return std::string(cut == std::string_view::npos ? path : path.substr(cut + 1));
+}
+
+bool looksLikeBreakpad(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return false;
+    char head[7] = {};
+    size_t n = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
+    return n == sizeof head && std::string_view(head, sizeof head) == "MODULE ";
+}
+
+std::string upperHex(uint64_t v) {
+    std::string s = hex(v);
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+}  // namespace
+
+Symbolizer::Symbolizer(const Target& target, ModuleImages& images) : target_(target), images_(images) {
+    options_.defaultCache = defaultCacheDir();
+}
+
+Symbolizer::~Symbolizer() = default;
+
+void Symbolizer::setSymbolPath(std::string_view path) {
+    pathText_ = std::string(path);
+    auto parsed = symsrv::SymbolPath::parse(path);
+    locator_ = parsed.elements.empty() ? nullptr : std::make_unique<symsrv::SymbolLocator>(parsed, options_);
+    mods_.clear();
+    // Images found through the old path may differ: search again.
+    images_.setFinder([this](const Module& m) { return findImageFile(m); });
+}
+
+void Symbolizer::setLocatorOptions(symsrv::LocatorOptions options) {
+    options_ = std::move(options);
+    setSymbolPath(std::string(pathText_));
+}
+
+void Symbolizer::reload(const Module* module, bool force) {
+    if (!module) {
+        mods_.clear();
+        if (force)
+            for (const auto& m : target_.modules) symsFor(m);
+        return;
+    }
+    std::erase_if(mods_, [&](const auto& e) { return e.first == module->base; });
+    if (force) symsFor(*module);
+}
+
 Symbolizer::ModSyms& Symbolizer::symsFor(const Module& m) {
     for (auto& [base, s] : mods_)
         if (base == m.base) return s;
     mods_.emplace_back(m.base, ModSyms{});
     ModSyms& s = mods_.back().second;
-    s.loaded = true;
-    s.state = SymbolState::NoSymbols;
-    if (const PeImage* img = images_.image(m)) {
-        for (const auto& e : img->exports()) {
-            // Forwarders have no code in this module; rva 0 is an unused slot.
-            if (!e.forwarder.empty() || e.rva == 0 || e.rva >= m.size) continue;
-            s.byAddr.emplace_back(m.base + e.rva, e.name.empty() ? "Ordinal" + std::to_string(e.ordinal) : e.name);
-        }
-        // Several names can share an address (ntdll's NtXxx/ZwXxx pairs).
-        // The first of a group is the one printed: prefer the Nt spelling,
-        // as WinDbg shows with ntdll's public symbols; otherwise ordinal order.
-        auto zw = [](const std::string& n) { return n.size() > 2 && n[0] == 'Z' && n[1] == 'w'; };
-        std::stable_sort(s.byAddr.begin(), s.byAddr.end(), [&](const auto& a, const auto& b) {
-            if (a.first != b.first) return a.first < b.first;
-            return !zw(a.second) && zw(b.second);
-        });
-        if (!s.byAddr.empty()) s.state = SymbolState::ExportSymbols;
-    }
+    load(m, s);
     return s;
 }
+
+void Symbolizer::load(const Module& m, ModSyms& s) {
+    s.loaded = true;
+    s.state = SymbolState::NoSymbols;
+    const PeImage* img = images_.image(m);
+    std::optional<CodeViewInfo> cv = m.codeView;
+    if (!cv && img) cv = img->codeView();
+
+    std::vector<symsrv::Probe> probes;
+    if (locator_ && cv && !cv->pdbName.empty()) {
+        std::string pdbName = baseName(cv->pdbName);
+        std::string index = cv->isPdb70 ? cv->guidString() + upperHex(cv->age)
+                                        : upperHex(static_cast<uint64_t>(cv->guid[0]) | cv->guid[1] << 8 |
+                                                   cv->guid[2] << 16 | static_cast<uint64_t>(cv->guid[3]) << 24) +
+                                              upperHex(cv->age);
+        // A PDB matches when its GUID and age are the CodeView record's (the
+        // age as the linker wrote it into DBI, or the info stream's).
+        std::unique_ptr<pdb::PdbFile> pdb;
+        // A store may hold a Breakpad .sym under the PDB's name (symbolicator's
+        // CAB-compressed crash.pdb expands to one): take it if its MODULE id matches.
+        std::unique_ptr<breakpad::SymFile> symUnderPdbName;
+        auto acceptPdb = [&](const std::string& path) {
+            try {
+                if (looksLikeBreakpad(path)) {
+                    auto f = std::make_unique<breakpad::SymFile>(breakpad::SymFile::open(path));
+                    if (!equalsIgnoreCase(f->module().id, index)) return false;
+                    symUnderPdbName = std::move(f);
+                    return true;
+                }
+                auto p = pdb::PdbFile::open(path);
+                if (cv->isPdb70 && p->guid().toStoreString() != cv->guidString()) return false;
+                if (!cv->isPdb70 && p->signature() != (static_cast<uint32_t>(cv->guid[0]) | cv->guid[1] << 8 |
+                                                      cv->guid[2] << 16 | static_cast<uint32_t>(cv->guid[3]) << 24))
+                    return false;
+                if (p->matchAge() != cv->age && p->age() != cv->age) return false;
+                pdb = std::move(p);
+                return true;
+            } catch (const std::exception&) {
+                return false;
+            }
+        };
+        if (auto path = locator_->find({pdbName, index, pdbName}, acceptPdb, &probes)) {
+            if (!pdb && !symUnderPdbName) acceptPdb(*path);
+            if (pdb) s.provider = makePdbProvider(std::move(pdb), *path);
+            else if (symUnderPdbName) s.provider = makeBreakpadProvider(std::move(symUnderPdbName), *path);
+        }
+        // Breakpad keeps its .sym files in the same store layout, named after the PDB.
+        if (!s.provider) {
+            std::string stem = pdbName;
+            if (size_t dot = stem.rfind('.'); dot != std::string::npos) stem.resize(dot);
+            std::unique_ptr<breakpad::SymFile> sym;
+            auto acceptSym = [&](const std::string& path) {
+                try {
+                    auto f = std::make_unique<breakpad::SymFile>(breakpad::SymFile::open(path));
+                    if (!equalsIgnoreCase(f->module().id, index)) return false;
+                    sym = std::move(f);
+                    return true;
+                } catch (const std::exception&) {
+                    return false;
+                }
+            };
+            if (auto path = locator_->find({pdbName, index, stem + ".sym"}, acceptSym, &probes)) {
+                if (!sym) acceptSym(*path);
+                if (sym) s.provider = makeBreakpadProvider(std::move(sym), *path);
+            }
+        }
+        // Volatility ISF tables: <dir>/<name.pdb>/<GUID>-<AGE>.json[.xz] (JPCERT's
+        // layout) or under <dir>/windows/ (Volatility's symbols folder).
+        if (!s.provider && cv->isPdb70) {
+            std::string file = cv->guidString() + "-" + std::to_string(cv->age) + ".json";
+            for (const auto& el : symsrv::SymbolPath::parse(pathText_).elements) {
+                if (el.kind != symsrv::PathElement::Kind::Directory || s.provider) continue;
+                for (const char* sub : {"/", "/windows/"})
+                    for (const char* ext : {".xz", ""}) {
+                        if (s.provider) break;
+                        std::string path = el.directory + sub + pdbName + "/" + file + ext;
+                        if (::access(path.c_str(), R_OK) != 0) {
+                            probes.push_back({path, "not found", ""});
+                            continue;
+                        }
+                        try {
+                            s.provider = makeIsfProvider(isf::IsfFile::open(path), path);
+                            probes.push_back({path, "found", ""});
+                        } catch (const std::exception& ex) {
+                            probes.push_back({path, std::string("rejected: ") + ex.what(), ""});
+                        }
+                    }
+            }
+        }
+    }
+    if (noisy_)
+        for (const auto& p : probes)
+            logLine("SYMSRV:  " + p.where + " - " + p.result + (p.destination.empty() ? "" : " (cache: " + p.destination + ")"));
+    if (!s.provider && img) s.provider = makeExportProvider(*img, m.size);
+    if (s.provider) s.state = s.provider->state();
+
+    if (noisy_) {
+        switch (s.state) {
+            case SymbolState::PrivatePdbSymbols: logLine("DBGHELP: " + m.name + " - private symbols & lines"); break;
+            case SymbolState::PdbSymbols: logLine("DBGHELP: " + m.name + " - public symbols"); break;
+            case SymbolState::ExportSymbols: logLine("DBGHELP: " + m.name + " - export symbols"); break;
+            default: logLine("DBGHELP: " + m.name + " - no symbols loaded"); break;
+        }
+        if (s.provider && !s.provider->file().empty()) logLine("        " + s.provider->file());
+    } else if (locator_ && s.state != SymbolState::PrivatePdbSymbols && s.state != SymbolState::PdbSymbols) {
+        // Offline-first: say exactly what could be fetched by hand.
+        for (const auto& p : probes)
+            if (p.where.rfind("http", 0) == 0 && p.result.rfind("HTTP 404", 0) != 0 && p.result != "not found")
+                logLine("*** " + m.name + ": symbols not downloaded (" + p.result + "): download from: " + p.where +
+                        (p.destination.empty() ? std::string() : " to: " + p.destination));
+    }
+}
+
+std::optional<std::string> Symbolizer::findImageFile(const Module& m) {
+    std::string file = m.fileName();
+    if (!locator_ || file.empty()) return std::nullopt;
+    std::vector<symsrv::Probe> probes;
+    auto found = locator_->find({file, symsrv::imageIndex(m.timestamp, static_cast<uint32_t>(m.size)), file},
+                                [&](const std::string& path) {
+                                    auto img = PeImage::load(fileImageSource(path));
+                                    return img && img->timestamp() == m.timestamp && img->sizeOfImage() == m.size;
+                                },
+                                &probes);
+    if (noisy_)
+        for (const auto& p : probes) logLine("SYMSRV:  " + p.where + " - " + p.result);
+    return found;
+}
+
+SymbolProvider* Symbolizer::provider(const Module& m) { return symsFor(m).provider.get(); }
 
 SymbolState Symbolizer::state(const Module& m) {
     for (auto& [base, s] : mods_)
@@ -80,24 +258,25 @@ SymbolState Symbolizer::state(const Module& m) {
     return SymbolState::Deferred;
 }
 
+std::string Symbolizer::symbolFile(const Module& m) {
+    SymbolProvider* p = provider(m);
+    return p ? p->file() : std::string();
+}
+
 std::optional<SymbolHit> Symbolizer::lookup(uint64_t addr) {
     const Module* m = target_.moduleAt(addr);
     if (!m) return std::nullopt;
     SymbolHit h;
     h.module = m;
-    const ModSyms& s = symsFor(*m);
-    auto it = std::upper_bound(s.byAddr.begin(), s.byAddr.end(), addr,
-                               [](uint64_t a, const auto& e) { return a < e.first; });
-    if (it == s.byAddr.begin()) {
-        h.functionStart = m->base;
-        h.displacement = addr - m->base;
-        return h;
-    }
-    --it;
-    while (it != s.byAddr.begin() && std::prev(it)->first == it->first) --it;
-    h.function = it->second;
-    h.functionStart = it->first;
-    h.displacement = addr - it->first;
+    h.functionStart = m->base;
+    h.displacement = addr - m->base;
+    SymbolProvider* p = provider(*m);
+    if (!p || addr - m->base > 0xFFFFFFFFu) return h;
+    auto sym = p->symbolAt(static_cast<uint32_t>(addr - m->base));
+    if (!sym) return h;
+    h.function = sym->name;
+    h.functionStart = m->base + sym->rva;
+    h.displacement = addr - h.functionStart;
     return h;
 }
 
@@ -116,12 +295,51 @@ std::string Symbolizer::formatOrAddress(uint64_t addr) {
     return "0x" + addrTick(addr, is64(target_.machine));
 }
 
+std::optional<Symbolizer::Line> Symbolizer::lineAt(uint64_t addr) {
+    const Module* m = target_.moduleAt(addr);
+    if (!m || addr - m->base > 0xFFFFFFFFu) return std::nullopt;
+    SymbolProvider* p = provider(*m);
+    if (!p) return std::nullopt;
+    auto l = p->lineAt(static_cast<uint32_t>(addr - m->base));
+    if (!l) return std::nullopt;
+    return Line{l->file, l->line, m->base + l->rva};
+}
+
+std::vector<ProviderInline> Symbolizer::inlinesAt(uint64_t addr) {
+    const Module* m = target_.moduleAt(addr);
+    if (!m || addr - m->base > 0xFFFFFFFFu) return {};
+    SymbolProvider* p = provider(*m);
+    if (!p) return {};
+    return p->inlinesAt(static_cast<uint32_t>(addr - m->base));
+}
+
+std::optional<X86FrameDataSource::Hit> Symbolizer::x86FrameDataAt(uint64_t address) {
+    const Module* m = target_.moduleAt(address);
+    if (!m || address - m->base > 0xFFFFFFFFu) return std::nullopt;
+    SymbolProvider* p = provider(*m);
+    if (!p) return std::nullopt;
+    auto d = p->frameDataAt(static_cast<uint32_t>(address - m->base));
+    if (!d) return std::nullopt;
+    return Hit{std::move(*d), m->base};
+}
+
+std::optional<ProcedureFrame> Symbolizer::procedureFrameAt(uint64_t address) {
+    const Module* m = target_.moduleAt(address);
+    if (!m || address - m->base > 0xFFFFFFFFu) return std::nullopt;
+    SymbolProvider* p = provider(*m);
+    if (!p) return std::nullopt;
+    auto f = p->procedureFrameAt(static_cast<uint32_t>(address - m->base));
+    if (!f) return std::nullopt;
+    f->start += m->base;
+    return f;
+}
+
 std::optional<uint64_t> Symbolizer::resolve(std::string_view qualifiedName) {
     size_t bang = qualifiedName.find('!');
     auto findIn = [&](const Module& m, std::string_view name) -> std::optional<uint64_t> {
-        std::string n(name);
-        for (const auto& [a, sym] : symsFor(m).byAddr)
-            if (strcasecmp(sym.c_str(), n.c_str()) == 0) return a;
+        SymbolProvider* p = provider(m);
+        if (!p) return std::nullopt;
+        if (auto r = p->rvaOf(name)) return m.base + *r;
         return std::nullopt;
     };
     if (bang != std::string_view::npos) {
@@ -140,9 +358,16 @@ std::vector<Symbolizer::Named> Symbolizer::match(std::string_view modulePattern,
     std::vector<Named> out;
     for (const auto& m : target_.modules) {
         if (!wildcardMatch(modulePattern, m.name)) continue;
-        for (const auto& [a, sym] : symsFor(m).byAddr)
-            if (wildcardMatch(namePattern, sym)) out.push_back({a, m.name, sym});
+        SymbolProvider* p = provider(m);
+        if (!p) continue;
+        p->forEachSymbol([&](const ProviderSymbol& sym) {
+            if (wildcardMatch(namePattern, sym.name)) out.push_back({m.base + sym.rva, m.name, sym.name, sym.size});
+            return out.size() < 1000000;
+        });
     }
+    std::sort(out.begin(), out.end(), [](const Named& a, const Named& b) {
+        return a.address != b.address ? a.address < b.address : a.name < b.name;
+    });
     return out;
 }
 

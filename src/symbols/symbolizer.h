@@ -2,18 +2,25 @@
 // "module+0xoff" when the module has no symbol covering the address, or a
 // bare hex address outside every module.
 //
-// Providers are tried per module. This part-1 version knows PE exports; the
-// PDB, ISF and Breakpad providers plug in behind the same interface.
+// Each module's symbols come from one provider, found on first use (WinDbg's
+// deferred loading): a PDB, a Breakpad .sym, or the PE exports, searched on
+// the symbol path (symsrv/). The symbolizer is also the x86 unwinder's
+// source of frame data.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "arch/procedure_frame.h"
+#include "arch/x86_frame_data.h"
 #include "pe/pe_image.h"
+#include "symbols/symbol_provider.h"
+#include "symsrv/symbol_locator.h"
 #include "target/model.h"
 
 namespace nt {
@@ -29,16 +36,51 @@ struct SymbolHit {
 enum class SymbolState { Deferred, NoSymbols, ExportSymbols, PdbSymbols, PrivatePdbSymbols };
 std::string_view symbolStateText(SymbolState s);  // "(deferred)", "(export symbols)", ...
 
-class Symbolizer {
+class Symbolizer : public X86FrameDataSource, public ProcedureFrameSource {
 public:
-    Symbolizer(const Target& target, ModuleImages& images) : target_(target), images_(images) {}
+    Symbolizer(const Target& target, ModuleImages& images);
+    ~Symbolizer() override;
 
+    // --- where symbols come from -------------------------------------------
+    // Replaces the symbol path (WinDbg grammar) and forgets loaded symbols.
+    void setSymbolPath(std::string_view path);
+    const std::string& symbolPathText() const { return pathText_; }
+    void setLocatorOptions(symsrv::LocatorOptions options);
+    const symsrv::LocatorOptions& locatorOptions() const { return options_; }
+    // !sym noisy: every probe of every symbol search is logged.
+    void setNoisy(bool noisy) { noisy_ = noisy; }
+    bool noisy() const { return noisy_; }
+    // Where load messages go (the engine points this at the running command's output).
+    void setLog(std::function<void(std::string_view)> log) { log_ = std::move(log); }
+    // .reload: forget one module's symbols (nullptr: all); `force` loads them now.
+    void reload(const Module* module, bool force);
+
+    // The module's image file on the symbol path (store layout
+    // name/TIMESTAMPSIZE/name, servers included); nullopt without a path.
+    std::optional<std::string> findImageFile(const Module& m);
+
+    // The module's provider, searched for on first use; nullptr when the
+    // module has no symbols at all.
+    SymbolProvider* provider(const Module& m);
+    SymbolState state(const Module& m);  // Deferred until the module's symbols were looked for
+    std::string symbolFile(const Module& m);
+
+    // --- lookups ------------------------------------------------------------
     // The nearest symbol at or below addr within its module.
     std::optional<SymbolHit> lookup(uint64_t addr);
     // "ntdll!RtlUserThreadStart+0x21", "sigsegv+0x10d9", or "" outside modules.
     std::string format(uint64_t addr);
     // Like format but for a call site column: falls back to "0x" + hex address.
     std::string formatOrAddress(uint64_t addr);
+    // Source line of the code at addr.
+    struct Line {
+        std::string file;
+        uint32_t line = 0;
+        uint64_t address = 0;  // start of the line's code
+    };
+    std::optional<Line> lineAt(uint64_t addr);
+    // Functions inlined at addr, innermost first.
+    std::vector<ProviderInline> inlinesAt(uint64_t addr);
 
     // "module!name" or "name" (searched in all modules) -> address.
     std::optional<uint64_t> resolve(std::string_view qualifiedName);
@@ -47,21 +89,32 @@ public:
         uint64_t address;
         std::string module;
         std::string name;
+        uint32_t size = 0;
     };
     std::vector<Named> match(std::string_view modulePattern, std::string_view namePattern);
 
-    SymbolState state(const Module& m);
+    std::optional<Hit> x86FrameDataAt(uint64_t address) override;
+    std::optional<ProcedureFrame> procedureFrameAt(uint64_t address) override;
 
 private:
     struct ModSyms {
         bool loaded = false;
+        std::unique_ptr<SymbolProvider> provider;
         SymbolState state = SymbolState::Deferred;
-        std::vector<std::pair<uint64_t, std::string>> byAddr;  // absolute address, name; sorted
     };
     ModSyms& symsFor(const Module& m);
+    void load(const Module& m, ModSyms& s);
+    void logLine(std::string_view s) {
+        if (log_) log_(s);
+    }
 
     const Target& target_;
     ModuleImages& images_;
+    std::string pathText_;
+    symsrv::LocatorOptions options_;
+    std::unique_ptr<symsrv::SymbolLocator> locator_;
+    bool noisy_ = false;
+    std::function<void(std::string_view)> log_;
     std::vector<std::pair<uint64_t, ModSyms>> mods_;  // by module base
 };
 

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,8 +32,15 @@ struct PathElement {
     std::string directory;
     // Server: the '*'-separated locations after "srv", left to right: local
     // caches first, the store (a directory or an http(s) URL) last. Empty
-    // for "srv*" (the default store).
+    // for "srv*" (the default store). A trailing "" (`srv*C:\cache*`) also
+    // means the default store, behind that cache.
     std::vector<std::string> chain;
+    // Server written as `symsrv*<dll>*...`: the DLL name, kept for text().
+    // Empty for `srv*`.
+    std::string dll;
+
+    // This element as it reads in a symbol path.
+    std::string text() const;
 };
 
 struct SymbolPath {
@@ -45,7 +53,9 @@ struct SymbolPath {
 };
 
 // "GUIDAGE" as a store directory: 32 uppercase hex digits of the GUID in its
-// textual byte order, then the age in uppercase hex without padding.
+// textual byte order, then the age in uppercase hex without padding. `guid`
+// is the 16 bytes as stored on disk (CodeView RSDS record, PDB info stream):
+// Data1, Data2, Data3 little-endian, then Data4.
 std::string pdbIndex(const uint8_t guid[16], uint32_t age);
 // "TIMESTAMPSIZE": %08X timestamp then %x SizeOfImage (as symstore writes it).
 std::string imageIndex(uint32_t timestamp, uint32_t sizeOfImage);
@@ -53,16 +63,30 @@ std::string imageIndex(uint32_t timestamp, uint32_t sizeOfImage);
 struct Probe {
     std::string where;   // a path or URL
     std::string result;  // "found", "not found", "HTTP 404", "timed out", "expanded from CAB", "pointer to ...", "rejected" ...
+    // For URLs: the local path the file is (or would be, offline) stored at,
+    // so that a user can fetch it by hand. Empty for local probes.
+    std::string destination;
 };
 
 struct LocatorOptions {
-    std::string defaultCache;      // used by `srv*` without a cache and `cache*` without a dir
+    // Used by `cache*` without a dir, and as the download cache of a `srv*`
+    // element naming no cache. Empty: $XDG_CACHE_HOME/ntriage/symbols, else
+    // ~/.cache/ntriage/symbols, else <tmp>/ntriage-symbols.
+    std::string defaultCache;
     std::string defaultStore = "https://msdl.microsoft.com/download/symbols";
     bool offline = false;          // never open a connection; report the URLs instead
     unsigned connectTimeoutMs = 3000;
     unsigned stallTimeoutMs = 5000;     // a transfer making no progress this long is abandoned
     uint64_t maxDownloadBytes = 1ull << 32;  // per file
     unsigned parallelDownloads = 4;
+    // "" = connect directly; the *_proxy environment variables are ignored
+    // so that symbol requests go nowhere the user did not name.
+    std::string proxy;
+    // Order of the requests for one HTTP store directory. false (default):
+    // `name.pdb`, `name.pd_`, `file.ptr` (what msdl serves today is mostly
+    // uncompressed, so this saves a round trip per file). true: `name.pd_`
+    // first, as in Volatility's log (FACTS.md §1.3).
+    bool compressedFirst = false;
 };
 
 // What the caller wants found: a file under a store index.
@@ -84,6 +108,16 @@ public:
     // candidates from a store layout are accepted by their index. Returns the
     // local path of the file (decompressed, in the cache when it came from a
     // server). Probes, when given, receive every place looked at.
+    //
+    // Per element: a directory `d` is tried as `d/<file>`, `d/symbols/<ext>/<file>`,
+    // `d/<ext>/<file>` (by name: `accept` decides), then as a store. A store
+    // (local or http) is tried as `<indexName>/<index>/` holding `<file>`, the
+    // CAB `<file minus last char>_`, then `file.ptr` ("PATH:<path or URL>" or
+    // "MSG:<text>"); a two-tier store (`index2.txt` at its root) under
+    // `<first 2 chars of indexName>/` too. Local names match ignoring case.
+    // A hit is copied (expanded when it is a CAB) into the `srv*` element's
+    // caches and every `cache*` element to its left, through a temporary file
+    // and a rename. Thread-safe: findAll calls it from several threads.
     std::optional<std::string> find(const StoreKey& key,
                                     const std::function<bool(const std::string&)>& accept,
                                     std::vector<Probe>* probes);
@@ -96,9 +130,12 @@ public:
     const SymbolPath& path() const { return path_; }
     const LocatorOptions& options() const { return options_; }
 
+    struct Shared;  // state shared by concurrent lookups (dead servers, index2.txt answers)
+
 private:
     SymbolPath path_;
     LocatorOptions options_;
+    std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace nt::symsrv

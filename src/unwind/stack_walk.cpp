@@ -78,7 +78,10 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
         StepError err = StepError::Failed;
         std::optional<Step> step;
         switch (m) {
-            case Machine::Amd64: step = stepX64(env, ctx, ipIsReturnAddress, err); break;
+            case Machine::Amd64:
+                step = stepX64(env, ctx, ipIsReturnAddress, err);
+                if (!step && err == StepError::NoUnwindInfo) step = stepX64ProcedureFrame(env, ctx, ipIsReturnAddress);
+                break;
             case Machine::X86: step = stepX86(env, ctx, first, err); break;
             case Machine::Arm64: step = stepArm64(env, ctx, first, ipIsReturnAddress, err); break;
             default: break;
@@ -109,13 +112,20 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
         if (step) {
             f.returnAddress = step->caller.ip();
             f.isMachineFrame = step->machineFrame;
+            f.frameData = step->frameData;
         }
         if (m == Machine::X86) {
-            // Args to Child: the 4 dwords above the saved ebp and return address.
+            // Args to Child: the 4 dwords above the saved ebp and return
+            // address; above the return address (the caller's esp) when
+            // frame data unwound a frame that has no frame pointer.
             uint64_t ebp = f.fp & 0xffffffff;
-            if (ebp >= (f.sp & 0xffffffff)) {
+            uint64_t argsAt = ebp + 8;
+            bool viaRecord = step && step->trust == FrameTrust::UnwindInfo && step->frameData &&
+                             step->frameData->type != X86FrameData::Type::Standard;
+            if (viaRecord) argsAt = step->caller.sp() & 0xffffffff;
+            if (viaRecord || ebp >= (f.sp & 0xffffffff)) {
                 for (unsigned k = 0; k < 4; ++k) {
-                    if (auto v = mem.readValue<uint32_t>(ebp + 8 + 4 * k)) {
+                    if (auto v = mem.readValue<uint32_t>(argsAt + 4 * k)) {
                         f.args[k] = *v;
                         f.argsPresent |= static_cast<uint8_t>(1u << k);
                     }
@@ -134,6 +144,7 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
         if (!step || step->caller.ip() == 0) break;
         ctx = step->caller;
         trust = step->trust;
+        env.x86CalleeParamsSize = step->frameData ? step->frameData->paramsSize : 0;
         ipIsReturnAddress = !step->machineFrame;
     }
     return w;

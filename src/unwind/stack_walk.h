@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arch/context.h"
+#include "arch/procedure_frame.h"
 #include "arch/x86_frame_data.h"
 #include "pe/pe_image.h"
 #include "symbols/symbolizer.h"
@@ -58,6 +59,9 @@ struct WalkOptions {
     uint64_t stackBase = 0;   // highest address (exclusive)
     // x86 frame data from symbol files (PDB FPO/FrameData, Breakpad STACK WIN); nullptr = none.
     X86FrameDataSource* x86FrameData = nullptr;
+    // Procedure frames from PDBs (S_FRAMEPROC): x64 frames of modules whose
+    // image (and .pdata) is missing; nullptr = none.
+    ProcedureFrameSource* procedureFrames = nullptr;
 };
 
 // An x64 context in compatibility mode (CS 0x23: a WoW64 thread in 32-bit

@@ -15,6 +15,7 @@ struct Step {
     CpuContext caller;
     FrameTrust trust = FrameTrust::UnwindInfo;
     bool machineFrame = false;  // the step popped a machine (trap/exception) frame
+    std::optional<X86FrameData> frameData;  // x86: the FPO/FrameData record covering the callee
 };
 
 enum class StepError {
@@ -28,6 +29,9 @@ struct WalkEnv {
     const Target& target;
     ModuleImages& images;
     const WalkOptions& opts;
+    // x86: bytes of parameters the previous (callee) frame's record declared;
+    // they sit on this frame's stack below its locals (Breakpad's .cbCalleeParams).
+    uint32_t x86CalleeParamsSize = 0;
 };
 
 // Reads code bytes at an absolute address: from the module image when one
@@ -43,6 +47,9 @@ std::optional<Step> stepX64(WalkEnv& env, const CpuContext& ctx, bool ipIsReturn
 std::optional<Step> stepX86(WalkEnv& env, const CpuContext& ctx, bool firstFrame, StepError& err);
 std::optional<Step> stepArm64(WalkEnv& env, const CpuContext& ctx, bool firstFrame, bool ipIsReturnAddress,
                               StepError& err);
+// x64 without unwind data: the PDB's procedure frame (S_FRAMEPROC) of the
+// function, when the ip is past its prolog and before its epilog.
+std::optional<Step> stepX64ProcedureFrame(WalkEnv& env, const CpuContext& ctx, bool ipIsReturnAddress);
 // Stack scan from the frame's sp upward; nullopt when no candidate passes.
 std::optional<Step> stepScan(WalkEnv& env, const CpuContext& ctx, bool firstFrame);
 

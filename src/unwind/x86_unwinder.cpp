@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "unwind/unwinders.h"
+#include "unwind/x86_frame_data_unwind.h"
 
 namespace nt::unwind {
 
@@ -69,9 +70,8 @@ std::optional<uint64_t> framelessReturnSlot(WalkEnv& env, uint64_t eip, uint64_t
     return std::nullopt;
 }
 
-}  // namespace
-
-std::optional<Step> stepX86(WalkEnv& env, const CpuContext& ctx, bool firstFrame, StepError& err) {
+// The EBP chain and the frame-0 / frameless heuristics, without frame data.
+std::optional<Step> stepX86Heuristics(WalkEnv& env, const CpuContext& ctx, bool firstFrame, StepError& err) {
     err = StepError::Failed;
     const Memory& mem = env.target.memory();
     uint64_t eip = ctx.ip(), esp = ctx.sp() & 0xffffffff, ebp = ctx.fp() & 0xffffffff;
@@ -169,6 +169,29 @@ std::optional<Step> stepX86(WalkEnv& env, const CpuContext& ctx, bool firstFrame
     }
     if (chain) err = StepError::None;
     return chain;
+}
+
+}  // namespace
+
+// Frame data from the symbol files (PDB FPO / FrameData, Breakpad STACK WIN)
+// first; the heuristics when there is none or it gives no plausible caller.
+// The covering record stays on the step either way, for kv's annotation.
+std::optional<Step> stepX86(WalkEnv& env, const CpuContext& ctx, bool firstFrame, StepError& err) {
+    std::optional<X86FrameDataSource::Hit> hit;
+    if (env.opts.x86FrameData) {
+        // A return address may follow a call that ends its function: look up the call itself.
+        uint64_t at = ctx.ip() & 0xffffffff;
+        hit = env.opts.x86FrameData->x86FrameDataAt(firstFrame || at == 0 ? at : at - 1);
+        if (hit) {
+            if (auto s = stepX86FrameData(env, ctx, firstFrame, hit->data, hit->moduleBase)) {
+                err = StepError::None;
+                return s;
+            }
+        }
+    }
+    auto s = stepX86Heuristics(env, ctx, firstFrame, err);
+    if (s && hit) s->frameData = std::move(hit->data);
+    return s;
 }
 
 }  // namespace nt::unwind

@@ -25,8 +25,11 @@
 #include <vector>
 
 #include "base/error.h"
+#include "breakpad/sym_file.h"
 #include "commands/engine.h"
 #include "dump/open_dump.h"
+#include "isf/isf_file.h"
+#include "pdb/pdb_file.h"
 
 namespace {
 
@@ -41,15 +44,74 @@ long rssKiB() {
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+bool startsWith(const std::vector<uint8_t>& b, std::string_view s) {
+    return b.size() >= s.size() && std::memcmp(b.data(), s.data(), s.size()) == 0;
+}
+
+// Lays out up to `budget` types of a source, following fields, pointers and
+// arrays one level: what `dt` and the object model do with them.
+void walkTypes(const nt::types::TypeProvider& tp) {
+    unsigned budget = 2000;
+    tp.forEachTypeName([&](std::string_view name) {
+        if (auto id = tp.findType(name)) {
+            if (const auto* t = tp.type(*id)) {
+                for (const auto& f : t->fields) {
+                    if (const auto* ft = tp.type(f.type); ft && ft->target != nt::types::kNoType) (void)tp.type(ft->target);
+                }
+            }
+        }
+        return --budget > 0;
+    });
+}
+
+// The symbol-file readers get the same treatment as the dump readers: a
+// bad PDB, .sym or ISF table must end in a FormatError or in answers, never
+// in a crash or a hang.
+void exerciseSymbolFile(const std::vector<uint8_t>& bytes) {
+    nt::Bytes b(bytes.data(), bytes.size());
+    if (startsWith(bytes, "Microsoft C/C++ MSF 7.00")) {
+        auto pdb = nt::pdb::PdbFile::openBytes(b);
+        for (uint32_t rva = 0; rva < 0x200000; rva += 0x1003) {
+            (void)pdb->symbolAt(rva);
+            (void)pdb->lineAt(rva);
+            (void)pdb->frameDataAt(rva);
+        }
+        (void)pdb->rvaOf("main");
+        if (const auto* tp = pdb->types()) walkTypes(*tp);
+    } else if (startsWith(bytes, "MODULE ")) {
+        auto sym = nt::breakpad::SymFile::parse(b);
+        for (uint64_t rva = 0; rva < 0x200000; rva += 0x1003) {
+            (void)sym.functionAt(rva);
+            (void)sym.lineAt(rva);
+            (void)sym.stackWinAt(rva);
+            (void)sym.cfiAt(rva);
+        }
+    } else {
+        auto isf = nt::isf::IsfFile::fromBytes(std::span<const uint8_t>(bytes.data(), bytes.size()));
+        for (uint64_t rva = 0; rva < 0x2000000; rva += 0x10003) (void)isf->symbolAt(rva);
+        walkTypes(*isf);
+    }
+}
+
+bool isSymbolFile(const std::vector<uint8_t>& b, const std::string& name) {
+    auto endsWith = [&](std::string_view s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
+    return endsWith(".pdb") || endsWith(".sym") || endsWith(".syms") || endsWith(".json") || endsWith(".json.xz") ||
+           startsWith(b, "Microsoft C/C++ MSF 7.00") || startsWith(b, "MODULE ");
+}
+
 // Runs in the child: open the bytes, run the commands, report peak growth.
-[[noreturn]] void child(const std::vector<uint8_t>& bytes, int reportFd) {
+[[noreturn]] void child(const std::vector<uint8_t>& bytes, bool symbolFile, int reportFd) {
     long before = rssKiB();
     int status = kOpened;
     try {
-        auto target = nt::openDumpBytes(nt::Bytes(bytes.data(), bytes.size()), "sweep");
-        nt::Engine engine(std::move(target));
-        for (auto& out : engine.runLine(kUserCommands))
-            (void)out.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        if (symbolFile) {
+            exerciseSymbolFile(bytes);
+        } else {
+            auto target = nt::openDumpBytes(nt::Bytes(bytes.data(), bytes.size()), "sweep");
+            nt::Engine engine(std::move(target));
+            for (auto& out : engine.runLine(kUserCommands))
+                (void)out.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
     } catch (const nt::FormatError&) {
         status = kCleanError;
     }
@@ -68,7 +130,7 @@ struct Totals {
     bool verbose = false;
 };
 
-void runOne(const std::vector<uint8_t>& bytes, const std::string& label, int timeMs, Totals& t) {
+void runOne(const std::vector<uint8_t>& bytes, bool symbolFile, const std::string& label, int timeMs, Totals& t) {
     int fds[2];
     if (pipe(fds) != 0) return;
     auto start = std::chrono::steady_clock::now();
@@ -83,7 +145,7 @@ void runOne(const std::vector<uint8_t>& bytes, const std::string& label, int tim
         as.rlim_cur = as.rlim_max = (4 * bytes.size() + (1ull << 30));
         setrlimit(RLIMIT_AS, &as);
 #endif
-        child(bytes, fds[1]);
+        child(bytes, symbolFile, fds[1]);
     }
     close(fds[1]);
     int status = 0;
@@ -171,11 +233,12 @@ int main(int argc, char** argv) {
     for (const auto& f : files) {
         std::vector<uint8_t> orig = readFile(f);
         if (orig.size() > maxFileBytes) continue;
-        runOne(orig, f, timeMs, t);
+        bool sym = isSymbolFile(orig, f);
+        runOne(orig, sym, f, timeMs, t);
         for (int k = 1; k <= truncations && !orig.empty(); ++k) {
             size_t cut = orig.size() * static_cast<size_t>(k - 1) / static_cast<size_t>(truncations);
             std::vector<uint8_t> v(orig.begin(), orig.begin() + static_cast<long>(cut));
-            runOne(v, f + " truncated at " + std::to_string(cut), timeMs, t);
+            runOne(v, sym, f + " truncated at " + std::to_string(cut), timeMs, t);
         }
         for (int k = 0; k < mutants && !orig.empty(); ++k) {
             std::vector<uint8_t> v = orig;
@@ -186,7 +249,7 @@ int main(int argc, char** argv) {
                 size_t at = rng() % span;
                 v[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
             }
-            runOne(v, f + " mutant " + std::to_string(k) + " (seed " + std::to_string(seed) + ")", timeMs, t);
+            runOne(v, sym, f + " mutant " + std::to_string(k) + " (seed " + std::to_string(seed) + ")", timeMs, t);
         }
     }
     std::printf("sweep: %ld runs, %ld opened, %ld clean errors, %ld crashes, %ld timeouts, %ld over memory budget; "

@@ -6,6 +6,9 @@
 // File format:
 //   dump: corpus:lldb/sigsegv.dmp        (or fixture:wine/out/x.dmp)
 //   images: fixture:wine/out             (optional: the -i image path)
+//   symbols: corpus:lldb                 (optional: the -y symbol path)
+// Paths of the corpus and fixture folders in the output read "<corpus>" and
+// "<fixtures>", so a transcript does not depend on where the tree is.
 //   commands: ~; k                       (the -c command line)
 //   ----
 //   <expected stdout>
@@ -22,7 +25,7 @@ namespace nt::test {
 namespace {
 
 struct Golden {
-    std::string file, dump, command, images, expected;
+    std::string file, dump, command, images, symbols, expected;
 };
 
 std::string goldenDir() { return std::string(NTRIAGE_FIXTURES_DIR) + "/../golden"; }
@@ -51,6 +54,7 @@ Golden parse(const std::string& name) {
         if (line.rfind("dump: ", 0) == 0) g.dump = line.substr(6);
         if (line.rfind("commands: ", 0) == 0) g.command = line.substr(10);
         if (line.rfind("images: ", 0) == 0) g.images = line.substr(8);
+        if (line.rfind("symbols: ", 0) == 0) g.symbols = line.substr(9);
     }
     size_t sep = text.find("\n----\n");
     if (sep != std::string::npos) g.expected = text.substr(sep + 6);
@@ -76,7 +80,17 @@ TEST_P(GoldenTest, OutputMatches) {
         args.push_back("-i");
         args.push_back(resolveDump(g.images));
     }
+    if (!g.symbols.empty()) {
+        args.push_back("-y");
+        args.push_back(resolveDump(g.symbols));
+    }
     RunResult r = runNtriage(args);
+    auto replaceAll = [](std::string& s, const std::string& from, const std::string& to) {
+        for (size_t at = 0; !from.empty() && (at = s.find(from, at)) != std::string::npos; at += to.size())
+            s.replace(at, from.size(), to);
+    };
+    replaceAll(r.out, corpusFile(""), "<corpus>/");
+    replaceAll(r.out, fixtureFile(""), "<fixtures>/");
     EXPECT_EQ(r.exitCode, 0) << r.err;
     EXPECT_EQ(r.out, g.expected) << "golden file: tests/golden/" << g.file;
 }

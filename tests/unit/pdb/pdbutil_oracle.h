@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -62,6 +63,32 @@ std::vector<LineEntry> parseLines(const std::string& out);
 
 // Section virtual addresses from `dump -section-headers` (index 0 = section 1).
 std::vector<uint32_t> parseSectionVAs(const std::string& out);
+
+// One record of `dump -types` (only the parts the type tests compare).
+struct TypeMember {
+    std::string name;      // LF_MEMBER name; "__BaseClass" for LF_BCLASS
+    uint32_t type = 0;
+    uint64_t offset = 0;
+};
+struct TypeRec {
+    uint32_t index = 0;
+    std::string kind;           // "LF_STRUCTURE", ...
+    std::string name, unique;   // UDTs and enums
+    bool forward = false;
+    bool scoped = false;        // options "scoped": a local type, hashed by unique name
+    uint32_t forwardTo = 0;     // "forward ref (-> 0x...)"
+    uint32_t fieldList = 0;
+    uint64_t size = 0;          // UDT "sizeof N", LF_ARRAY "size: N"
+    uint32_t element = 0;       // LF_ARRAY element type
+    std::vector<TypeMember> members;                              // LF_FIELDLIST: LF_MEMBER / LF_BCLASS
+    std::vector<std::pair<std::string, std::string>> enumerators; // LF_FIELDLIST: name, value as printed
+    uint32_t continuation = 0;  // LF_FIELDLIST: LF_INDEX
+    uint32_t bitType = 0;       // LF_BITFIELD
+    int bitOffset = -1, bits = -1;
+    std::string pointerKind;    // LF_POINTER "kind = ptr64"
+};
+// Every record of `dump -types` (or `-ids`), by type index.
+std::map<uint32_t, TypeRec> parseTypes(const std::string& out);
 
 // --- implementation (header-only: the test glob compiles only *_test.cpp) ---
 
@@ -182,6 +209,93 @@ inline std::vector<uint32_t> parseSectionVAs(const std::string& out) {
     while (std::getline(in, line))
         if (std::regex_search(line, m, va)) v.push_back(std::stoul(m[1], nullptr, 16));
     return v;
+}
+
+namespace detail {
+inline uint32_t hexAfter(const std::string& line, const std::string& key) {
+    auto p = line.find(key);
+    if (p == std::string::npos) return 0;
+    p += key.size();
+    if (line.compare(p, 2, "0x") != 0) return 0;
+    return static_cast<uint32_t>(std::stoul(line.substr(p + 2), nullptr, 16));
+}
+inline bool decAfter(const std::string& line, const std::string& key, uint64_t& out) {
+    auto p = line.find(key);
+    if (p == std::string::npos) return false;
+    out = std::stoull(line.substr(p + key.size()));
+    return true;
+}
+}  // namespace detail
+
+inline std::map<uint32_t, TypeRec> parseTypes(const std::string& out) {
+    std::map<uint32_t, TypeRec> recs;
+    std::istringstream in(out);
+    std::string line;
+    TypeRec* cur = nullptr;
+    bool pendingBase = false;
+    while (std::getline(in, line)) {
+        size_t b = line.find_first_not_of(' ');
+        if (b == std::string::npos) continue;
+        std::string t = line.substr(b);
+        if (t.rfind("0x", 0) == 0 && t.find(" | LF_") != std::string::npos) {
+            TypeRec r;
+            r.index = static_cast<uint32_t>(std::stoul(t.substr(2), nullptr, 16));
+            size_t k = t.find("| ") + 2;
+            r.kind = t.substr(k, t.find(' ', k) - k);
+            size_t q1 = t.find('`'), q2 = t.rfind('`');
+            if (q1 != std::string::npos && q2 > q1) r.name = t.substr(q1 + 1, q2 - q1 - 1);
+            cur = &(recs[r.index] = r);
+            pendingBase = false;
+            continue;
+        }
+        if (!cur) continue;
+        uint64_t v = 0;
+        if (t.rfind("unique name: `", 0) == 0) {
+            cur->unique = t.substr(14, t.rfind('`') - 14);
+        } else if (t.rfind("- LF_MEMBER [name = `", 0) == 0) {
+            TypeMember m;
+            size_t e = t.rfind("`, Type = ");
+            m.name = t.substr(21, e - 21);
+            m.type = detail::hexAfter(t.substr(e), "Type = ");
+            detail::decAfter(t.substr(e), "offset = ", m.offset);
+            cur->members.push_back(m);
+        } else if (t == "- LF_BCLASS") {
+            pendingBase = true;
+        } else if (pendingBase && t.rfind("type = ", 0) == 0) {
+            TypeMember m{"__BaseClass", detail::hexAfter(t, "type = "), 0};
+            detail::decAfter(t, "offset = ", m.offset);
+            cur->members.push_back(m);
+            pendingBase = false;
+        } else if (t.rfind("- LF_ENUMERATE [", 0) == 0) {
+            std::string body = t.substr(16, t.rfind(']') - 16);
+            size_t eq = body.rfind(" = ");
+            cur->enumerators.emplace_back(body.substr(0, eq), body.substr(eq + 3));
+        } else if (t.rfind("- LF_INDEX continuation = ", 0) == 0) {
+            cur->continuation = detail::hexAfter(t, "continuation = ");
+        } else if (t.rfind("- ", 0) == 0) {
+            pendingBase = false;
+        } else {
+            if (t.find("field list: ") != std::string::npos) cur->fieldList = detail::hexAfter(t, "field list: ");
+            if (t.rfind("options: ", 0) == 0) {
+                cur->forward = t.find("forward ref") != std::string::npos;
+                cur->scoped = t.find("| scoped") != std::string::npos || t.find("options: scoped") == 0;
+                cur->forwardTo = detail::hexAfter(t, "(-> ");
+                if (detail::decAfter(t, ", sizeof ", v)) cur->size = v;
+            }
+            if (cur->kind == "LF_ARRAY" && t.rfind("size: ", 0) == 0) {
+                detail::decAfter(t, "size: ", cur->size);
+                cur->element = detail::hexAfter(t, "element type: ");
+            }
+            if (cur->kind == "LF_BITFIELD" && detail::decAfter(t, "bit offset = ", v)) {
+                cur->bitOffset = static_cast<int>(v);
+                cur->bitType = detail::hexAfter(t, "type = ");
+                if (detail::decAfter(t, "# bits = ", v)) cur->bits = static_cast<int>(v);
+            }
+            if (cur->kind == "LF_POINTER" && t.find("kind = ") != std::string::npos)
+                cur->pointerKind = t.substr(t.find("kind = ") + 7);
+        }
+    }
+    return recs;
 }
 
 }  // namespace nt::pdbtest

@@ -140,3 +140,24 @@ TEST(Symbolizer, NtNamePreferredOverZwAlias) {
 
 }  // namespace
 }  // namespace nt
+
+namespace nt {
+namespace {
+
+// Images are also looked for on the symbol path, in symbol-store layout
+// (name/TIMESTAMPSIZE/name with symstore's "%08X%x"), as WinDbg does.
+TEST(Symbolizer, ImageFromSymbolPathStore) {
+    NT_REQUIRE_CORPUS_FILE(k32, "rizin-testbins/kernel32.dll");
+    Fixture f;
+    fs::create_directories(f.dir + "/kernel32.dll/59028368ac000");
+    fs::create_symlink(k32, f.dir + "/kernel32.dll/59028368ac000/kernel32.dll");
+    ModuleImages images(f.target);
+    Symbolizer sym(f.target, images);
+    EXPECT_EQ(sym.format(kBase + 0x24300), "kernel32+0x24300");  // no path yet: nothing
+    sym.setSymbolPath(f.dir);
+    EXPECT_EQ(sym.format(kBase + 0x24300), "kernel32!CreateFileA");
+    EXPECT_EQ(images.origin(f.target.modules[0]), f.dir + "/kernel32.dll/59028368ac000/kernel32.dll");
+}
+
+}  // namespace
+}  // namespace nt

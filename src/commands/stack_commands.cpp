@@ -107,7 +107,7 @@ void cmdK(Engine& e, std::string_view args, Output& out) {
         // Inline frames (innermost first) come before the physical frame. Each
         // row's source line is where that function is at this address: the
         // innermost one's own line, then each caller's line of the inlined call.
-        auto inlines = o.callSiteOnly ? std::vector<ProviderInline>{} : e.symbols().inlinesAt(lookupAt);
+        auto inlines = e.symbols().inlinesAt(lookupAt);
         std::optional<Symbolizer::Line> physicalLine;
         if (!inlines.empty()) physicalLine = Symbolizer::Line{inlines.back().callFile, inlines.back().callLine, 0};
         for (size_t k = 0; k < inlines.size(); ++k) {
@@ -115,14 +115,15 @@ void cmdK(Engine& e, std::string_view args, Output& out) {
             const Module* mod = e.target().moduleAt(f.ip);
             std::string site = mod ? mod->name + "!" + inl.name : inl.name;
             std::string row = frameNumber(number++) + " ";
-            if (w) row += std::string("(Inline Function) --------`--------     ") + (o.args ? ": (Inline Function) : " : "") + site;
-            else row += std::string("(Inline) -------- ") + (o.args ? "-------- -------- -------- " : "") + site;
+            if (o.callSiteOnly) row += site;
+            else if (w) row += std::string("(Inline Function) --------`--------     ") + (o.args ? ": (Inline Function) : " : "") + site;
+            else row += std::string("(Inline) --------     ") + (o.args ? "-------- -------- -------- " : "") + site;
             std::string file = inl.file;
             uint32_t lineNo = inl.line;
             if (k > 0) file = inlines[k - 1].callFile, lineNo = inlines[k - 1].callLine;
             else if (lineNo == 0)
                 if (auto l = e.symbols().lineAt(lookupAt)) file = l->file, lineNo = l->line;
-            if (!o.noLines && lineNo) row += " [" + file + " @ " + std::to_string(lineNo) + "]";
+            if (!o.noLines && !o.callSiteOnly && lineNo) row += " [" + file + " @ " + std::to_string(lineNo) + "]";
             out.line(row);
             frames.push_back({{"index", number - 1}, {"inline", true}, {"call_site", site}, {"instruction_pointer", f.ip}});
         }

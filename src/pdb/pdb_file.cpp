@@ -130,7 +130,7 @@ std::optional<uint32_t> PdbFile::rvaOf(std::string_view name) const {
     return std::nullopt;
 }
 
-std::optional<ProcedureFrame> PdbFile::procedureFrameAt(uint32_t rva) const {
+std::optional<PdbFile::CodeAt> PdbFile::codeAt(uint32_t rva) const {
     const Dbi* d = dbi();
     if (!d) return std::nullopt;
     auto so = d->sectionOffsetOf(rva);
@@ -139,7 +139,14 @@ std::optional<ProcedureFrame> PdbFile::procedureFrameAt(uint32_t rva) const {
     if (!m) return std::nullopt;
     const ModuleSymbols* ms = moduleSymbols(*m);
     if (!ms) return std::nullopt;
-    const Procedure* p = ms->procedureAt(so->first, so->second);
+    return CodeAt{d, ms, so->first, so->second};
+}
+
+std::optional<ProcedureFrame> PdbFile::procedureFrameAt(uint32_t rva) const {
+    auto at = codeAt(rva);
+    if (!at) return std::nullopt;
+    const Dbi* d = at->dbi;
+    const Procedure* p = at->module->procedureAt(at->segment, at->offset);
     if (!p || !p->frame) return std::nullopt;
     auto start = d->rvaOf(p->segment, p->offset);
     if (!start) return std::nullopt;
@@ -155,17 +162,11 @@ std::optional<ProcedureFrame> PdbFile::procedureFrameAt(uint32_t rva) const {
 }
 
 std::optional<SourceLine> PdbFile::lineAt(uint32_t rva) const {
-    const Dbi* d = dbi();
-    if (!d) return std::nullopt;
-    auto so = d->sectionOffsetOf(rva);
-    if (!so) return std::nullopt;
-    auto m = d->moduleAt(so->first, so->second);
-    if (!m) return std::nullopt;
-    const ModuleSymbols* ms = moduleSymbols(*m);
-    if (!ms) return std::nullopt;
-    auto hit = ms->lineAt(so->first, so->second);
+    auto at = codeAt(rva);
+    if (!at) return std::nullopt;
+    auto hit = at->module->lineAt(at->segment, at->offset);
     if (!hit) return std::nullopt;
-    auto lineRva = d->rvaOf(hit->segment, hit->offset);
+    auto lineRva = at->dbi->rvaOf(hit->segment, hit->offset);
     return SourceLine{names().at(hit->fileNameOffset), hit->line, lineRva.value_or(rva)};
 }
 

@@ -105,6 +105,14 @@ public:
 private:
     PdbFile() = default;
     void init(Bytes bytes);
+    // The module stream and section:offset holding the code at rva.
+    struct CodeAt {
+        const Dbi* dbi;
+        const ModuleSymbols* module;
+        uint16_t segment;
+        uint32_t offset;
+    };
+    std::optional<CodeAt> codeAt(uint32_t rva) const;
     const StringTable& names() const;
 
     MappedFile file_;

@@ -3,6 +3,7 @@
 // PdbFile. Name lookups that the PDB's own hashes cannot answer (an
 // undecorated public name, wildcards) build a name table once.
 #include <algorithm>
+#include <cctype>
 
 #include "symbols/providers.h"
 #include "symbols/symbolizer.h"
@@ -10,6 +11,19 @@
 
 namespace nt {
 namespace {
+
+// IPI function ids name an anonymous namespace by its mangled tag
+// ("?A0xc3a0617d::crash"); WinDbg prints "`anonymous namespace'::crash".
+std::string readableScopes(std::string name) {
+    for (size_t at = name.find("?A0x"); at != std::string::npos; at = name.find("?A0x", at)) {
+        size_t end = at + 4;
+        while (end < name.size() && std::isxdigit(static_cast<unsigned char>(name[end]))) ++end;
+        const std::string anon = "`anonymous namespace'";
+        name.replace(at, end - at, anon);
+        at += anon.size();
+    }
+    return name;
+}
 
 class PdbProvider final : public SymbolProvider {
 public:
@@ -59,7 +73,8 @@ public:
     }
     std::vector<ProviderInline> inlinesAt(uint32_t rva) override {
         std::vector<ProviderInline> out;
-        for (auto& f : pdb_->inlineFramesAt(rva)) out.push_back({f.name, f.file, f.line, f.callFile, f.callLine});
+        for (auto& f : pdb_->inlineFramesAt(rva))
+            out.push_back({readableScopes(f.name), f.file, f.line, f.callFile, f.callLine});
         return out;
     }
     std::optional<X86FrameData> frameDataAt(uint32_t rva) override { return pdb_->frameDataAt(rva); }

@@ -227,11 +227,14 @@ void Symbolizer::load(const Module& m, ModSyms& s) {
         }
         if (s.provider && !s.provider->file().empty()) logLine("        " + s.provider->file());
     } else if (locator_ && s.state != SymbolState::PrivatePdbSymbols && s.state != SymbolState::PdbSymbols) {
-        // Offline-first: say exactly what could be fetched by hand.
-        for (const auto& p : probes)
-            if (p.where.rfind("http", 0) == 0 && p.result.rfind("HTTP 404", 0) != 0 && p.result != "not found")
-                logLine("*** " + m.name + ": symbols not downloaded (" + p.result + "): download from: " + p.where +
-                        (p.destination.empty() ? std::string() : " to: " + p.destination));
+        // Offline-first: say, once per module, exactly what could be fetched
+        // by hand (the first URL tried: the PDB itself) and where it goes.
+        for (const auto& p : probes) {
+            if (p.where.rfind("http", 0) != 0 || p.result.rfind("HTTP 404", 0) == 0 || p.result == "not found") continue;
+            logLine("*** " + m.name + ": symbols not loaded (" + p.result + "); download " + p.where +
+                    (p.destination.empty() ? std::string() : " to " + p.destination));
+            break;
+        }
     }
 }
 

@@ -114,6 +114,57 @@ TEST(SymbolSources, BreakpadSymFilesNameMinidump2LikeStackwalk) {
     EXPECT_FALSE(f[3].contains("source"));
 }
 
+// symbolicator/windows.dmp, crashed thread, with crash.pdb (the plain copy)
+// or crash.sym: 5 physical frames, the truth that FrameData gives (see
+// x86_frame_data_corpus_test.cpp), plus, from the PDB's inline sites, the
+// functions the compiler inlined: crash() and start() into main (main.cpp
+// lines 24 and 28, breakpad-tools' windows/crash/main.cpp) and invoke_main
+// into __scrt_common_main_seh.
+TEST(SymbolSources, WindowsDmpFiveFramesWithPdbOrSym) {
+    NT_REQUIRE_CORPUS_FILE(dump, "symbolicator/windows.dmp");
+    for (std::string dir : {std::string("symbolicator/symbols/crash.pdb/3249D99D0C4049318610F4E4FB0B6936ffffffff"),
+                            std::string("symbolic")}) {
+        SCOPED_TRACE(dir);
+        Engine e(openDump(dump));
+        e.symbols().setSymbolPath(corpusFile(dir));
+        e.execute(".ecxr");
+        Output k = e.execute("kv");
+        std::vector<std::string> physical, inlined;
+        for (const auto& f : k.json["frames"])
+            (f.value("inline", false) ? inlined : physical).push_back(f["call_site"].get<std::string>());
+        ASSERT_EQ(physical.size(), 5u) << k.text;
+        EXPECT_EQ(physical[0], "crash!main+0x12d");
+        EXPECT_EQ(physical[1], "crash!__scrt_common_main_seh+0xf9");
+        EXPECT_EQ(physical[2], "kernel32+0x162c4");
+        EXPECT_EQ(physical[3], "ntdll+0x60f79");
+        EXPECT_EQ(physical[4], "ntdll+0x60f44");
+        if (dir == "symbolic") continue;  // this .sym carries no INLINE records
+        EXPECT_EQ(inlined, (std::vector<std::string>{"crash!`anonymous namespace'::crash",
+                                                     "crash!`anonymous namespace'::start", "crash!invoke_main"}))
+            << k.text;
+        EXPECT_NE(k.text.find("crash!main+0x12d (FPO: [Non-Fpo]) [c:\\projects\\breakpad-tools\\windows\\crash\\main.cpp @ 35]"),
+                  std::string::npos)
+            << k.text;
+    }
+}
+
+// Offline, a server path costs nothing and says what to fetch by hand.
+TEST(SymbolSources, OfflineServerPathPrintsTheUrlToFetch) {
+    NT_REQUIRE_CORPUS_FILE(dump, "lldb/sigsegv.dmp");
+    Engine e(openDump(dump));
+    auto options = e.symbols().locatorOptions();
+    options.offline = true;
+    e.symbols().setLocatorOptions(options);
+    e.symbols().setSymbolPath("srv*/nonexistent-cache*https://symbols.example.invalid/store");
+    Output out = e.execute(".ecxr");
+    EXPECT_NE(out.text.find("*** sigsegv: symbols not loaded (offline"), std::string::npos) << out.text;
+    EXPECT_NE(out.text.find("download https://symbols.example.invalid/store/sigsegv.pdb/"
+                            "7DD47A9FC2E8499AA78EC14AE2C965A21/sigsegv.pdb to /nonexistent-cache/sigsegv.pdb/"
+                            "7DD47A9FC2E8499AA78EC14AE2C965A21/sigsegv.pdb"),
+              std::string::npos)
+        << out.text;
+}
+
 TEST(SymbolSources, SympathReloadAndNoisy) {
     NT_REQUIRE_CORPUS_FILE(dump, "lldb/sigsegv.dmp");
     Engine e(openDump(dump));

@@ -18,31 +18,6 @@ using namespace nt::pdbtest;
 
 namespace {
 
-const char* const kCorpusPdbs[] = {
-    "lldb/sigsegv.pdb",
-    "symbolic/CrashWithException.pdb",
-    "symbolicator/symbols/crash.pdb/3249D99D0C4049318610F4E4FB0B6936ffffffff/crash.pdb",
-    "kdlibcpp/targetapp_stacktest_wow64/targetapp.pdb",
-    "kdlibcpp/targetapp_stacktest_wow64_release/targetapp.pdb",
-    "kdlibcpp/targetapp_stacktest_x64_release/targetapp.pdb",
-    "kdlibcpp/targetapp_test_cv_allreg_amd64/targetapp.pdb",
-    "kdlibcpp/targetapp_test_cv_allreg_i386/targetapp.pdb",
-    "processmarauder/x64/ntdll.pdb",
-    "processmarauder/x86/wntdll.pdb",
-};
-
-// Corpus PDBs plus the Wine fixtures' PDBs (all that exist).
-std::vector<std::string> allPdbs() {
-    std::vector<std::string> v;
-    for (const char* rel : kCorpusPdbs)
-        if (auto p = nt::test::corpusFile(rel); !p.empty()) v.push_back(p);
-    std::error_code ec;
-    for (auto& e : std::filesystem::directory_iterator(nt::test::fixtureFile("wine/out"), ec))
-        if (e.path().extension() == ".pdb") v.push_back(e.path().string());
-    std::sort(v.begin(), v.end());
-    return v;
-}
-
 #define NT_REQUIRE_PDBUTIL() \
     if (!havePdbutil()) GTEST_SKIP() << "llvm-pdbutil-16 not found: no oracle to compare with"
 
@@ -59,7 +34,7 @@ uint32_t rvaFrom(const std::vector<uint32_t>& vas, uint16_t seg, uint32_t off) {
 }  // namespace
 
 TEST(PdbCorpus, EveryPdbOpensWithSummaryOfPdbutil) {
-    auto pdbs = allPdbs();
+    auto pdbs = nt::pdbtest::allPdbs();
     if (pdbs.empty()) GTEST_SKIP() << "no corpus PDBs";
     EXPECT_GE(pdbs.size(), 10u);
     for (const auto& path : pdbs) {
@@ -82,7 +57,7 @@ TEST(PdbCorpus, EveryPdbOpensWithSummaryOfPdbutil) {
 // a public at exactly that RVA.
 TEST(PdbCorpus, PublicsMatchPdbutil) {
     NT_REQUIRE_PDBUTIL();
-    auto pdbs = allPdbs();
+    auto pdbs = nt::pdbtest::allPdbs();
     if (pdbs.empty()) GTEST_SKIP() << "no corpus PDBs";
     for (const auto& path : pdbs) {
         SCOPED_TRACE(path);
@@ -126,7 +101,7 @@ TEST(PdbCorpus, PublicsMatchPdbutil) {
 
 TEST(PdbCorpus, ModulesMatchPdbutil) {
     NT_REQUIRE_PDBUTIL();
-    for (const auto& path : allPdbs()) {
+    for (const auto& path : nt::pdbtest::allPdbs()) {
         SCOPED_TRACE(path);
         auto pdb = PdbFile::open(path);
         auto expected = parseModules(pdbutil("-modules", path));
@@ -145,7 +120,7 @@ TEST(PdbCorpus, ModulesMatchPdbutil) {
 // and size (and its name, when no other procedure starts at that address).
 TEST(PdbCorpus, ProceduresMatchPdbutil) {
     NT_REQUIRE_PDBUTIL();
-    for (const auto& path : allPdbs()) {
+    for (const auto& path : nt::pdbtest::allPdbs()) {
         SCOPED_TRACE(path);
         auto pdb = PdbFile::open(path);
         auto procs = parseProcs(pdbutil("-symbols", path));
@@ -177,7 +152,7 @@ TEST(PdbCorpus, ProceduresMatchPdbutil) {
 TEST(PdbCorpus, LinesOfProcedureStartsMatchPdbutil) {
     NT_REQUIRE_PDBUTIL();
     size_t withLines = 0;
-    for (const auto& path : allPdbs()) {
+    for (const auto& path : nt::pdbtest::allPdbs()) {
         SCOPED_TRACE(path);
         auto pdb = PdbFile::open(path);
         auto procs = parseProcs(pdbutil("-symbols", path));

@@ -18,30 +18,6 @@ using nt::types::TypeKind;
 
 namespace {
 
-const char* const kTypeCorpusPdbs[] = {
-    "lldb/sigsegv.pdb",
-    "symbolic/CrashWithException.pdb",
-    "symbolicator/symbols/crash.pdb/3249D99D0C4049318610F4E4FB0B6936ffffffff/crash.pdb",
-    "kdlibcpp/targetapp_stacktest_wow64/targetapp.pdb",
-    "kdlibcpp/targetapp_stacktest_wow64_release/targetapp.pdb",
-    "kdlibcpp/targetapp_stacktest_x64_release/targetapp.pdb",
-    "kdlibcpp/targetapp_test_cv_allreg_amd64/targetapp.pdb",
-    "kdlibcpp/targetapp_test_cv_allreg_i386/targetapp.pdb",
-    "processmarauder/x64/ntdll.pdb",
-    "processmarauder/x86/wntdll.pdb",
-};
-
-std::vector<std::string> typeCorpusPdbs() {
-    std::vector<std::string> v;
-    for (const char* rel : kTypeCorpusPdbs)
-        if (auto p = nt::test::corpusFile(rel); !p.empty()) v.push_back(p);
-    std::error_code ec;
-    for (auto& e : std::filesystem::directory_iterator(nt::test::fixtureFile("wine/out"), ec))
-        if (e.path().extension() == ".pdb") v.push_back(e.path().string());
-    std::sort(v.begin(), v.end());
-    return v;
-}
-
 bool isUdtKind(const std::string& k) {
     return k == "LF_STRUCTURE" || k == "LF_CLASS" || k == "LF_UNION" || k == "LF_INTERFACE";
 }
@@ -78,7 +54,7 @@ struct Totals {
 // land on a definition of the same name and size.
 TEST(PdbTypesCorpus, EveryUdtAndEnumMatchesPdbutil) {
     if (!havePdbutil()) GTEST_SKIP() << "llvm-pdbutil-16 not found: no oracle to compare with";
-    auto pdbs = typeCorpusPdbs();
+    auto pdbs = nt::pdbtest::allPdbs();
     if (pdbs.empty()) GTEST_SKIP() << "no corpus PDBs";
     Totals tot;
     for (const auto& path : pdbs) {
@@ -182,7 +158,7 @@ TEST(PdbTypesCorpus, EveryUdtAndEnumMatchesPdbutil) {
 // fallback name index. findType finds every name; forEachTypeName lists it.
 TEST(PdbTypesCorpus, EveryUdtNameIsFoundThroughTheHash) {
     if (!havePdbutil()) GTEST_SKIP() << "llvm-pdbutil-16 not found: no oracle to compare with";
-    auto pdbs = typeCorpusPdbs();
+    auto pdbs = nt::pdbtest::allPdbs();
     if (pdbs.empty()) GTEST_SKIP() << "no corpus PDBs";
     size_t names = 0, byName = 0, byUnique = 0, anonymous = 0;
     for (const auto& path : pdbs) {
@@ -231,7 +207,7 @@ TEST(PdbTypesCorpus, EveryUdtNameIsFoundThroughTheHash) {
 // every LF_FUNC_ID / LF_MFUNC_ID name and type equal `dump -ids`.
 TEST(PdbTypesCorpus, IpiFuncIdsMatchPdbutil) {
     if (!havePdbutil()) GTEST_SKIP() << "llvm-pdbutil-16 not found: no oracle to compare with";
-    auto pdbs = typeCorpusPdbs();
+    auto pdbs = nt::pdbtest::allPdbs();
     if (pdbs.empty()) GTEST_SKIP() << "no corpus PDBs";
     size_t ids = 0, funcs = 0;
     static const std::regex funcRe(R"(^\s+name = (.*), type = 0x([0-9A-F]+), (?:parent scope|class type) = )");

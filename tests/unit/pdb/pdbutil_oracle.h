@@ -5,6 +5,8 @@
 #include "support/test_support.h"
 #include <cstdint>
 #include <array>
+#include <filesystem>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -14,6 +16,31 @@
 #include <vector>
 
 namespace nt::pdbtest {
+
+// Every PDB of the corpus (the CAB-compressed copy of crash.pdb excluded)
+// plus the Wine fixtures' PDBs: those that exist, sorted.
+inline std::vector<std::string> allPdbs() {
+    static const char* const kCorpusPdbs[] = {
+        "lldb/sigsegv.pdb",
+        "symbolic/CrashWithException.pdb",
+        "symbolicator/symbols/crash.pdb/3249D99D0C4049318610F4E4FB0B6936ffffffff/crash.pdb",
+        "kdlibcpp/targetapp_stacktest_wow64/targetapp.pdb",
+        "kdlibcpp/targetapp_stacktest_wow64_release/targetapp.pdb",
+        "kdlibcpp/targetapp_stacktest_x64_release/targetapp.pdb",
+        "kdlibcpp/targetapp_test_cv_allreg_amd64/targetapp.pdb",
+        "kdlibcpp/targetapp_test_cv_allreg_i386/targetapp.pdb",
+        "processmarauder/x64/ntdll.pdb",
+        "processmarauder/x86/wntdll.pdb",
+    };
+    std::vector<std::string> v;
+    for (const char* rel : kCorpusPdbs)
+        if (auto p = nt::test::corpusFile(rel); !p.empty()) v.push_back(p);
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(nt::test::fixtureFile("wine/out"), ec))
+        if (e.path().extension() == ".pdb") v.push_back(e.path().string());
+    std::sort(v.begin(), v.end());
+    return v;
+}
 
 // True when llvm-pdbutil-16 can be run.
 bool havePdbutil();

@@ -7,6 +7,9 @@
 #   scripts/fuzz.sh                 # every target, 60 s each
 #   scripts/fuzz.sh pe_fuzzer 600   # one target, 10 minutes
 #   scripts/fuzz.sh --build-only    # just check that every target builds
+#   JOBS=2 scripts/fuzz.sh all 600  # two targets at a time (one per core)
+# Each run's last lines (libFuzzer's final "DONE cov: ... ft: ..." line and
+# its stats) are kept in fuzz/corpus-work/<target>.log for docs/HARDENING.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=${1:-all}
@@ -26,26 +29,33 @@ else
   targets=("$TARGET")
 fi
 
-for t in "${targets[@]}"; do
-  work="fuzz/corpus-work/$t"
+run_one() {
+  local t=$1
+  local work="fuzz/corpus-work/$t"
   mkdir -p "$work" "fuzz/regressions/$t"
-  seeds=("fuzz/regressions/$t")
+  local seeds=("fuzz/regressions/$t")
   [ -d "fuzz/seeds/$t" ] && seeds+=("fuzz/seeds/$t")
   case "$t" in
     dump_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS"); seeds+=(tests/fixtures/wine/out) ;;
     pe_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS/rizin-testbins" "$CORPUS/symbolic"); seeds+=(tests/fixtures/wine/out) ;;
     breakpad_*|pdb_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS"); seeds+=(tests/fixtures/wine/out) ;;
+    isf_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS/jpcert-isf"); seeds+=(tests/fixtures/isf) ;;
+    cab_*) [ -d "$CORPUS" ] && seeds+=("$CORPUS/kdlibcpp/_cab/targetapp_minidump" "$CORPUS/kdlibcpp/_cab/targetapp_test_cv_allreg_amd64") ;;
   esac
-  echo "== $t: ${SECONDS_EACH}s"
-  art="$BUILD/artifacts-$t/"
+  local art="$BUILD/artifacts-$t/"
   rm -rf "$art"; mkdir -p "$art"
   set +e
   "$BUILD/fuzz/$t" "$work" "${seeds[@]}" -max_total_time="$SECONDS_EACH" -max_len=1048576 -rss_limit_mb=4096 \
-    -timeout=10 -artifact_prefix="$art" -print_final_stats=1 2>&1 | tail -n 14
+    -timeout=10 -artifact_prefix="$art" -print_final_stats=1 > "fuzz/corpus-work/$t.full.log" 2>&1
   set -e
+  { echo "== $t: ${SECONDS_EACH}s"; grep -E "DONE|stat::" "fuzz/corpus-work/$t.full.log"; } > "fuzz/corpus-work/$t.log"
+  cat "fuzz/corpus-work/$t.log"
   for crash in "$art"*; do
     [ -f "$crash" ] || continue
     cp "$crash" "fuzz/regressions/$t/"
     echo "NEW CRASHER saved: fuzz/regressions/$t/$(basename "$crash")"
   done
-done
+}
+export -f run_one
+export BUILD SECONDS_EACH CORPUS
+printf '%s\n' "${targets[@]}" | xargs -P "${JOBS:-1}" -I{} bash -c 'run_one "$@"' _ {}

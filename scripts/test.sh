@@ -23,7 +23,9 @@ if [ "${FUZZ:-1}" = "1" ]; then
   bash scripts/fuzz.sh --build-only
   for f in build-fuzz/fuzz/*_fuzzer; do
     t=$(basename "$f")
-    inputs=("fuzz/regressions/$t")
+    # A target without findings has no regressions folder (git keeps no empty folders).
+    inputs=()
+    [ -d "fuzz/regressions/$t" ] && inputs+=("fuzz/regressions/$t")
     [ -d "fuzz/seeds/$t" ] && inputs+=("fuzz/seeds/$t")
     mkdir -p "build-fuzz/smoke-$t"
     "$f" "build-fuzz/smoke-$t" "${inputs[@]}" -runs=3000 -seed=1 -max_len=65536 -timeout=10 \

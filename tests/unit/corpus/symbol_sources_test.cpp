@@ -122,8 +122,11 @@ TEST(SymbolSources, BreakpadSymFilesNameMinidump2LikeStackwalk) {
 // into __scrt_common_main_seh.
 TEST(SymbolSources, WindowsDmpFiveFramesWithPdbOrSym) {
     NT_REQUIRE_CORPUS_FILE(dump, "symbolicator/windows.dmp");
+    // Third: symbolicator's store, where .../3249D99D...1/crash.pdb is a CAB
+    // whose member is the Breakpad text of crash.sym: expanded into the cache
+    // and used as a .sym.
     for (std::string dir : {std::string("symbolicator/symbols/crash.pdb/3249D99D0C4049318610F4E4FB0B6936ffffffff"),
-                            std::string("symbolic")}) {
+                            std::string("symbolic"), std::string("symbolicator/symbols")}) {
         SCOPED_TRACE(dir);
         Engine e(openDump(dump));
         e.symbols().setSymbolPath(corpusFile(dir));
@@ -138,7 +141,7 @@ TEST(SymbolSources, WindowsDmpFiveFramesWithPdbOrSym) {
         EXPECT_EQ(physical[2], "kernel32+0x162c4");
         EXPECT_EQ(physical[3], "ntdll+0x60f79");
         EXPECT_EQ(physical[4], "ntdll+0x60f44");
-        if (dir == "symbolic") continue;  // this .sym carries no INLINE records
+        if (dir != "symbolicator/symbols/crash.pdb/3249D99D0C4049318610F4E4FB0B6936ffffffff") continue;  // .sym: no INLINE records
         EXPECT_EQ(inlined, (std::vector<std::string>{"crash!`anonymous namespace'::crash",
                                                      "crash!`anonymous namespace'::start", "crash!invoke_main"}))
             << k.text;

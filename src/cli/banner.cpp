@@ -2,12 +2,21 @@
 
 #include "base/format.h"
 #include "commands/exception_text.h"
+#include "commands/kernel_views.h"
 
 namespace nt {
 
 std::string openingBanner(Engine& engine, const std::string& path) {
     const Target& t = engine.target();
     std::string s = "Loading Dump File [" + path + "]\n";
+    if (t.isKernel()) {
+        const KernelInfo& k = *t.kernel;
+        s += k.dumpTypeText + "\n\n";
+        s += engine.execute("vertarget").text;
+        for (const auto& note : k.notes) s += "*** " + note + "\n";
+        s += "\n" + bugcheckLine(t) + "\n";
+        return s;
+    }
     if (t.dumpKind == "minidump with full memory") s += "User Mini Dump File with Full Memory: Only application data is available\n";
     else if (t.dumpKind.rfind("minidump", 0) == 0) s += "User Mini Dump File: Only registers, stack and portions of memory are available\n";
     else s += "User Dump File: Only application data is available\n";

@@ -32,8 +32,14 @@ Engine::Engine(std::unique_ptr<Target> target)
     : target_(std::move(target)), images_(*target_), symbols_(*target_, images_) {
     effMachine_ = target_->machine;
     currentThread_ = target_->threads.empty() ? 0 : std::min(target_->eventThread, target_->threads.size() - 1);
-    detectWow64();
-    recoverProcessId();
+    if (target_->isKernel()) {
+        // Kernel dumps: "threads" are processors; start on the one that bugchecked.
+        currentThread_ = std::min<size_t>(target_->kernel->bugcheckProcessor,
+                                          target_->threads.empty() ? 0 : target_->threads.size() - 1);
+    } else {
+        detectWow64();
+        recoverProcessId();
+    }
     registerThreadCommands(*this);
     registerStackCommands(*this);
     registerModuleCommands(*this);
@@ -45,6 +51,8 @@ Engine::Engine(std::unique_ptr<Target> target)
     registerInfoCommands(*this);
     registerTypeCommands(*this);
     registerSymbolPathCommands(*this);
+    registerKernelSystemCommands(*this);
+    registerKernelProcessCommands(*this);
     symbols_.setLog([this](std::string_view line) {
         if (logOut_) logOut_->line(line);
     });
@@ -100,6 +108,8 @@ void Engine::setCurrentThread(size_t index) {
     currentThread_ = index;
     scope_.reset();
     stackKey_.reset();
+    implicitThread_.reset();  // kernel: a new processor brings its own thread
+    implicitProcess_.reset();
 }
 
 void Engine::setScopeContext(std::optional<CpuContext> ctx) {
@@ -201,7 +211,46 @@ const StackWalk& Engine::currentStack() {
     return stackCache_;
 }
 
+std::optional<uint64_t> Engine::kernelPrcb() const {
+    if (!target_->isKernel()) return std::nullopt;
+    const KernelInfo& k = *target_->kernel;
+    unsigned p = nt::pointerSize(target_->machine);
+    if (k.kdbg.kiProcessorBlock)
+        if (auto v = target_->memory().readPointer(k.kdbg.kiProcessorBlock + uint64_t(currentThread_) * p, p); v && *v)
+            return *v;
+    if (currentThread_ == k.bugcheckProcessor && k.storedPrcb) return k.storedPrcb;
+    return std::nullopt;
+}
+
+std::optional<uint64_t> Engine::kernelThread() const {
+    if (!target_->isKernel()) return std::nullopt;
+    if (implicitThread_) return implicitThread_;
+    const KernelInfo& k = *target_->kernel;
+    unsigned p = nt::pointerSize(target_->machine);
+    if (auto prcb = kernelPrcb(); prcb && k.kdbg.offsetPrcbCurrentThread)
+        if (auto v = target_->memory().readPointer(*prcb + k.kdbg.offsetPrcbCurrentThread, p); v && *v) return *v;
+    if (currentThread_ == k.bugcheckProcessor && k.storedThread) return k.storedThread;
+    return std::nullopt;
+}
+
+std::optional<uint64_t> Engine::kernelProcess() const {
+    if (!target_->isKernel()) return std::nullopt;
+    if (implicitProcess_) return implicitProcess_;
+    const KernelInfo& k = *target_->kernel;
+    unsigned p = nt::pointerSize(target_->machine);
+    if (auto th = kernelThread(); th && k.kdbg.offsetKThreadApcProcess)
+        if (auto v = target_->memory().readPointer(*th + k.kdbg.offsetKThreadApcProcess, p); v && *v) return *v;
+    if (currentThread_ == k.bugcheckProcessor && k.storedProcess) return k.storedProcess;
+    return std::nullopt;
+}
+
 std::string Engine::prompt() const {
+    // Kernel: the processor number ("0: kd> "); x86 view of x64 adds ":x86".
+    if (target_->isKernel()) {
+        std::string p = std::to_string(currentThread_) + ": kd";
+        if (effMachine_ != target_->machine) p += ":" + std::string(effMachine_ == Machine::X86 ? "x86" : machineName(effMachine_));
+        return p + "> ";
+    }
     // Process 0, then the thread number in decimal, zero-padded to 3.
     char buf[16];
     std::snprintf(buf, sizeof buf, "%03zu", currentThread_);

@@ -114,6 +114,16 @@ public:
     std::vector<TypeSource> typeSources(std::string_view module = {});
     void addTypeSource(std::string module, std::shared_ptr<const types::TypeProvider> provider);
 
+    // --- kernel dumps ---------------------------------------------------------
+    // The current processor's KPRCB, and the implicit thread/process: set by
+    // .thread/.process, else the processor's current thread and its process
+    // (a small dump knows only the bugcheck processor's). nullopt when unknown.
+    std::optional<uint64_t> kernelPrcb() const;
+    std::optional<uint64_t> kernelThread() const;
+    std::optional<uint64_t> kernelProcess() const;
+    void setImplicitThread(std::optional<uint64_t> ethread) { implicitThread_ = ethread; }
+    void setImplicitProcess(std::optional<uint64_t> eprocess) { implicitProcess_ = eprocess; }
+
     // Module filter for the effective machine (x86 view hides nothing; kept for symmetry).
     std::string formatAddress(uint64_t addr) { return symbols_.format(addr); }
 
@@ -148,6 +158,7 @@ private:
     Machine effMachine_ = Machine::Unknown;
     bool wow64_ = false;
     std::optional<CpuContext> scope_;
+    std::optional<uint64_t> implicitThread_, implicitProcess_;
     std::map<std::string, CommandInfo> commands_;
     // cache key: thread, machine, scope flag
     std::optional<std::tuple<size_t, Machine, bool>> stackKey_;
@@ -166,5 +177,7 @@ void registerEvalCommands(Engine&);     // ?
 void registerInfoCommands(Engine&);     // vertarget !peb !teb !handle q .help
 void registerTypeCommands(Engine&);     // dt
 void registerSymbolPathCommands(Engine&);  // .sympath .symfix .reload !sym
+void registerKernelSystemCommands(Engine&);  // .bugcheck .cxr .trap !pcr !irql !running !vm !cpuinfo
+void registerKernelProcessCommands(Engine&);  // !process !thread .process .thread
 
 }  // namespace nt

@@ -30,6 +30,15 @@ public:
             return t;
         }
         if (n == "$peb") return e_.peb();
+        // Kernel: the implicit thread and process, the processor's PRCB/PCR.
+        if (n == "$thread") return e_.kernelThread();
+        if (n == "$proc") return e_.kernelProcess();
+        if (n == "$prcb") return e_.kernelPrcb();
+        if (n == "$pcr") {
+            auto prcb = e_.kernelPrcb();
+            if (!prcb || !e_.target().kernel->kdbg.offsetPcrContainedPrcb) return std::nullopt;
+            return *prcb - e_.target().kernel->kdbg.offsetPcrContainedPrcb;
+        }
         if (n == "$tid") {
             if (e_.currentThread() >= e_.target().threads.size()) return std::nullopt;
             return e_.target().threads[e_.currentThread()].id;

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/format.h"
 #include "commands/engine.h"
+#include "commands/kernel_views.h"
 #include "commands/expression.h"
 
 namespace nt {
@@ -34,6 +35,7 @@ std::string utcTime(uint32_t t) {
 }
 
 void cmdVertarget(Engine& e, std::string_view, Output& out) {
+    if (e.target().isKernel()) return kernelVertarget(e, out);
     const Target& t = e.target();
     const SystemInfo& s = t.system;
     std::string line = productName(s) + " Version " + std::to_string(s.buildNumber);

@@ -7,6 +7,7 @@
 #include "base/format.h"
 #include "commands/command_views.h"
 #include "commands/engine.h"
+#include "commands/kernel_views.h"
 #include "commands/expression.h"
 
 namespace nt {
@@ -250,6 +251,14 @@ void registerRegisterCommands(Engine& engine) {
             std::string nn(n);
             if (!nn.empty() && nn[0] == '@') nn.erase(0, 1);
             auto t = registerValueText(*ctx, nn);
+            if (!t)
+                if (auto cr = kernelControlRegister(e, nn)) {
+                    t = lowerCopy(nn) + "=" + hexPad(*cr, e.is64() ? 16 : 8);
+                    if (!line.empty()) line += ' ';
+                    line += *t;
+                    regs[lowerCopy(nn)] = *cr;
+                    continue;
+                }
             if (!t) throw UsageError("Bad register error at '" + std::string(n) + "'");
             if (!line.empty()) line += ' ';
             line += *t;

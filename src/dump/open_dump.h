@@ -12,7 +12,8 @@ namespace nt {
 // Opens a user-mode dump (MDMP minidump or legacy USERDUMP/USERDU64 full
 // dump). Throws FormatError with a one-line message naming the problem for a
 // non-dump, truncated or corrupt file, and for dumps this build cannot read
-// (kernel dumps until part 3, non-Windows minidumps).
+// (non-Windows minidumps). Kernel dumps (PAGEDUMP/PAGEDU64) open as a
+// KernelDumpTarget (dump/kernel/kernel_target.h) with Target::kernel set.
 std::unique_ptr<Target> openDump(const std::string& path);
 
 // The same over bytes the caller keeps alive for the Target's lifetime

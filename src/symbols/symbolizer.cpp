@@ -3,6 +3,9 @@
 #include "symbols/symbolizer.h"
 
 #include <algorithm>
+#include <filesystem>
+
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -212,6 +215,12 @@ void Symbolizer::load(const Module& m, ModSyms& s) {
             }
         }
     }
+    // A kernel whose image is not in the dump (small dumps) has no CodeView
+    // record to name its PDB. Its debugger data block names its own address
+    // and PsLoadedModuleList's: an ISF table of nt on the symbol path whose
+    // symbols sit at the same RVAs is this kernel's (the way MANIFEST.md
+    // matched triage_x64.dmp to 5278AFF8...-1; 10 RVAs, no false match).
+    if (!s.provider && !cv && target_.isKernel() && m.name == "nt") s.provider = findKernelIsfByRva(m, probes);
     if (noisy_)
         for (const auto& p : probes)
             logLine("SYMSRV:  " + p.where + " - " + p.result + (p.destination.empty() ? "" : " (cache: " + p.destination + ")"));
@@ -236,6 +245,44 @@ void Symbolizer::load(const Module& m, ModSyms& s) {
             break;
         }
     }
+}
+
+std::unique_ptr<SymbolProvider> Symbolizer::findKernelIsfByRva(const Module& m, std::vector<symsrv::Probe>& probes) {
+    const KdDebuggerData& kd = target_.kernel->kdbg;
+    if (!kd.present || !kd.kernBase || kd.kernBase != m.base || kd.address < m.base || kd.psLoadedModuleList < m.base)
+        return nullptr;
+    const uint64_t wantKdbg = kd.address - m.base, wantList = kd.psLoadedModuleList - m.base;
+    namespace fs = std::filesystem;
+    size_t tried = 0;
+    for (const auto& el : symsrv::SymbolPath::parse(pathText_).elements) {
+        if (el.kind != symsrv::PathElement::Kind::Directory) continue;
+        for (const char* sub : {"/", "/windows/"})
+            for (const char* pdb : {"ntkrnlmp.pdb", "ntoskrnl.pdb", "ntkrpamp.pdb", "ntkrnlpa.pdb", "ntkrla57.pdb"}) {
+                std::error_code ec;
+                fs::path dir = fs::path(el.directory + sub) / pdb;
+                if (!fs::is_directory(dir, ec)) continue;
+                std::vector<fs::path> files;
+                for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+                    std::string f = it->path().filename().string();
+                    if (f.ends_with(".json") || f.ends_with(".json.xz")) files.push_back(it->path());
+                }
+                std::sort(files.begin(), files.end());
+                for (const auto& f : files) {
+                    if (++tried > 512) return nullptr;  // a huge folder must not stall the session
+                    try {
+                        auto isf = isf::IsfFile::open(f.string());
+                        if (isf->rvaOf("KdDebuggerDataBlock") == wantKdbg && isf->rvaOf("PsLoadedModuleList") == wantList) {
+                            probes.push_back({f.string(), "found (KdDebuggerDataBlock and PsLoadedModuleList RVAs match)", ""});
+                            return makeIsfProvider(std::move(isf), f.string());
+                        }
+                        probes.push_back({f.string(), "rejected: symbol RVAs differ", ""});
+                    } catch (const std::exception& ex) {
+                        probes.push_back({f.string(), std::string("rejected: ") + ex.what(), ""});
+                    }
+                }
+            }
+    }
+    return nullptr;
 }
 
 std::optional<std::string> Symbolizer::findImageFile(const Module& m) {

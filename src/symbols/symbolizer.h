@@ -104,6 +104,7 @@ private:
     };
     ModSyms& symsFor(const Module& m);
     void load(const Module& m, ModSyms& s);
+    std::unique_ptr<SymbolProvider> findKernelIsfByRva(const Module& m, std::vector<symsrv::Probe>& probes);
     void logLine(std::string_view s) {
         if (log_) log_(s);
     }

@@ -13,6 +13,8 @@
 #include "arch/context.h"
 #include "arch/machine.h"
 #include "memory/memory.h"
+#include "memory/physical_memory.h"
+#include "target/kernel_info.h"
 
 namespace nt {
 
@@ -179,6 +181,15 @@ public:
     size_t eventThread = 0;
 
     virtual const Memory& memory() const = 0;
+
+    // Kernel dumps: the kernel's facts (nullopt for user-mode dumps).
+    std::optional<KernelInfo> kernel;
+    bool isKernel() const { return kernel.has_value(); }
+    // Kernel dumps with physical memory: the address space under another
+    // directory table base (a process's DirBase), owned by the target and
+    // kept for its lifetime; nullptr when the dump has no page tables.
+    virtual const Memory* addressSpace(uint64_t /*directoryTableBase*/) const { return nullptr; }
+    virtual const PhysicalMemory* physicalMemory() const { return nullptr; }
 
     const Module* moduleAt(uint64_t addr) const;
     const Module* moduleByName(std::string_view name) const;  // case-insensitive, name or file name

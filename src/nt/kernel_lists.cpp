@@ -1,0 +1,83 @@
+// The kernel's global lists besides processes: loaded modules
+// (PsLoadedModuleList of KLDR_DATA_TABLE_ENTRY) and executive resources
+// (ExpSystemResourcesList of ERESOURCE).
+#include "nt/objects.h"
+
+namespace nt {
+
+namespace {
+
+constexpr uint64_t kMaxOwnerTable = 4096;
+
+}  // namespace
+
+ModuleList Kernel::loadedModules(size_t cap) const {
+    ModuleList out;
+    auto head = symbolAddress("PsLoadedModuleList");
+    auto linkOff = layout_.offset("_KLDR_DATA_TABLE_ENTRY", "InLoadOrderLinks");
+    if (!head || !linkOff) {
+        out.walk.head = head.value_or(0);
+        out.walk.unreadable = head.value_or(0);
+        return out;
+    }
+    out.walk = walkList(mem_, *head, pointerSize(), cap);
+    for (uint64_t e : out.walk.entries) {
+        LoadedModule m;
+        m.entry = e - *linkOff;
+        StructView v = view("_KLDR_DATA_TABLE_ENTRY", m.entry);
+        m.base = v.ptr("DllBase");
+        m.entryPoint = v.ptr("EntryPoint");
+        m.size = v.u("SizeOfImage");
+        m.fullName = v.unicodeString("FullDllName");
+        m.baseName = v.unicodeString("BaseDllName");
+        if (v.has("TimeDateStamp"))
+            if (auto t = v.u("TimeDateStamp")) m.timestamp = static_cast<uint32_t>(*t);
+        if (v.has("CheckSum"))
+            if (auto c = v.u("CheckSum")) m.checksum = static_cast<uint32_t>(*c);
+        out.modules.push_back(std::move(m));
+    }
+    return out;
+}
+
+ResourceList Kernel::resources(size_t cap) const {
+    ResourceList out;
+    auto head = symbolAddress("ExpSystemResourcesList");
+    auto linkOff = layout_.offset("_ERESOURCE", "SystemResourcesList");
+    if (!head || !linkOff) {
+        out.walk.head = head.value_or(0);
+        out.walk.unreadable = head.value_or(0);
+        return out;
+    }
+    out.walk = walkList(mem_, *head, pointerSize(), cap);
+    auto ownerSize = layout_.size("_OWNER_ENTRY");
+    for (uint64_t e : out.walk.entries) {
+        ResourceInfo r;
+        r.address = e - *linkOff;
+        StructView v = view("_ERESOURCE", r.address);
+        r.activeCount = v.s("ActiveCount");
+        r.flag = v.u("Flag");
+        r.contentionCount = v.u("ContentionCount");
+        r.sharedWaiters = v.u("NumberOfSharedWaiters");
+        r.exclusiveWaiters = v.u("NumberOfExclusiveWaiters");
+        r.sharedWaitersObject = v.ptr("SharedWaiters");
+        r.exclusiveWaitersObject = v.ptr("ExclusiveWaiters");
+        auto addOwner = [&](const StructView& o) {
+            auto thread = o.ptr("OwnerThread");
+            if (!thread || !*thread) return;
+            auto count = o.u("OwnerCount");
+            r.owners.push_back({*thread, count.value_or(0)});
+        };
+        if (auto first = v.fieldAddress("OwnerEntry")) addOwner(view("_OWNER_ENTRY", *first));
+        // OwnerTable[0].TableSize is the table's length; entries 1.. are owners.
+        if (auto table = v.ptr("OwnerTable"); table && *table && ownerSize && *ownerSize) {
+            auto size = view("_OWNER_ENTRY", *table).u("TableSize");
+            if (size && *size > 1 && *size <= kMaxOwnerTable) {
+                for (uint64_t i = 1; i < *size; ++i) addOwner(view("_OWNER_ENTRY", *table + i * *ownerSize));
+            }
+        }
+        out.resources.push_back(std::move(r));
+    }
+    return out;
+}
+
+}  // namespace nt

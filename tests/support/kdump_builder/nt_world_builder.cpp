@@ -1,0 +1,691 @@
+#include "support/kdump_builder/nt_world_builder.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "dump/kernel/kdbg.h"
+#include "isf/isf_file.h"
+
+namespace nt::test::kdump {
+
+namespace {
+
+constexpr uint64_t kKpcrBase = 0xfffff8047a000000ull;  // KPCR i at + i * 0x10000
+constexpr uint64_t kStackSize = 0x6000;
+
+// Object type indices as on Windows 10 19041 (ObTypeIndexTable order).
+struct TypeDef {
+    const char* name;
+    uint8_t index;
+};
+constexpr TypeDef kTypes[] = {{"Type", 2},   {"Directory", 3}, {"Process", 7},  {"Thread", 8},  {"Event", 16},
+                              {"Mutant", 17}, {"Semaphore", 19}, {"Timer", 20}, {"Device", 33}, {"Driver", 34},
+                              {"File", 37}};
+
+std::vector<uint8_t> ascii(std::string_view s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+
+}  // namespace
+
+NtWorldBuilder::NtWorldBuilder(const std::string& isfPath, NtWorldOptions options) : opt_(options) {
+    isf_ = isf::IsfFile::open(isfPath);
+    if (isf_->pointerSize() != 8) throw std::invalid_argument("NtWorldBuilder: x64 ISF needed");
+    layout_ = std::make_unique<TypeLayout>(*isf_);
+    phys_.setNextPfn(0x100);  // leave low memory as a hole, like firmware does
+    kernel_ = std::make_unique<AddressSpace>(phys_, PagingMode::X64);
+    if (opt_.processors == 0) opt_.processors = 1;
+
+    writeKernelImageHeader();
+    for (const char* list : {"PsActiveProcessHead", "PsLoadedModuleList", "ExpSystemResourcesList"}) {
+        kernel_->ensureMapped(symbol(list), 16);
+        kernel_->writeEmptyList(symbol(list));
+    }
+    kernel_->ensureMapped(symbol("ObHeaderCookie"), 1);
+    kernel_->writeU8(symbol("ObHeaderCookie"), opt_.obHeaderCookie);
+    kernel_->ensureMapped(symbol("KeNumberProcessors"), 4);
+    kernel_->writeU32(symbol("KeNumberProcessors"), opt_.processors);
+    std::string lab = std::to_string(opt_.buildNumber) + ".1.amd64fre.vb_release.191206-1406";
+    kernel_->ensureMapped(symbol("NtBuildLab"), lab.size() + 1);
+    auto labBytes = ascii(lab);
+    labBytes.push_back(0);
+    kernel_->write(symbol("NtBuildLab"), labBytes);
+    kernel_->ensureMapped(symbol("PspCidTable"), 8);
+    kernel_->ensureMapped(symbol("MmPfnDatabase"), 8);
+    kernel_->writeU64(symbol("MmPfnDatabase"), 0xffffe70000000000ull);
+    kernel_->ensureMapped(symbol("KiBugCheckData"), 40);
+    kernel_->ensureMapped(symbol("MmUnloadedDrivers"), 8);
+    kernel_->ensureMapped(symbol("MmLastUnloadedDriver"), 4);
+
+    createTypes();
+
+    // System (pid 4) owns the kernel address space; Idle (pid 0) is not on
+    // the active process list, like on a real system.
+    ProcessSpec sys{"System", 4, 0, std::nullopt, 0};
+    system_ = addProcess(sys);
+    ProcessSpec idle{"Idle", 0, 0, std::nullopt, 0};
+    idleProcess_ = addProcess(idle);
+
+    createProcessors();
+    addDriver("ntoskrnl.exe", opt_.kernBase, opt_.kernelSizeOfImage, opt_.kernelTimestamp, 0xa5938c);
+    addDriver("hal.dll", 0xfffff8047b400000ull, 0x60000, 0x5a2b1c3d, 0x6e5b1);
+    writeKdbg();
+}
+
+NtWorldBuilder::~NtWorldBuilder() = default;
+
+uint64_t NtWorldBuilder::symbol(const std::string& name) const {
+    auto rva = isf_->rvaOf(name);
+    if (!rva) throw std::out_of_range("NtWorldBuilder: ISF has no symbol " + name);
+    return opt_.kernBase + *rva;
+}
+
+uint64_t NtWorldBuilder::kprcb(unsigned processor) const {
+    return kpcrs_.at(processor) + layout_->offsetOf("_KPCR", "Prcb");
+}
+
+std::vector<uint8_t> NtWorldBuilder::readKernel(uint64_t va, uint64_t size) const { return kernel_->read(va, size); }
+
+uint64_t NtWorldBuilder::allocPool(uint64_t size, uint64_t align) {
+    poolNext_ = (poolNext_ + align - 1) / align * align;
+    uint64_t va = poolNext_;
+    poolNext_ += std::max<uint64_t>(size, 1);
+    kernel_->ensureMapped(va, size);
+    return va;
+}
+
+void NtWorldBuilder::setField(uint64_t address, const std::string& type, const std::string& path, uint64_t value) {
+    FieldInfo f = layout_->at(type, path);
+    uint64_t va = address + f.offset;
+    uint64_t size = f.size ? f.size : 8;
+    if (size > 8) throw std::invalid_argument("setField: " + path + " is not a scalar");
+    uint64_t cur = 0;
+    auto old = kernel_->read(va, size);
+    std::memcpy(&cur, old.data(), size);
+    if (f.bitLength) {
+        uint64_t mask = (f.bitLength >= 64 ? ~0ull : ((1ull << f.bitLength) - 1)) << f.bitPosition;
+        cur = (cur & ~mask) | ((value << f.bitPosition) & mask);
+    } else {
+        cur = value;
+    }
+    std::vector<uint8_t> b(size);
+    std::memcpy(b.data(), &cur, size);
+    kernel_->write(va, b);
+}
+
+uint64_t NtWorldBuilder::getField(uint64_t address, const std::string& type, const std::string& path) const {
+    FieldInfo f = layout_->at(type, path);
+    uint64_t size = std::min<uint64_t>(f.size ? f.size : 8, 8);
+    auto b = kernel_->read(address + f.offset, size);
+    uint64_t v = 0;
+    std::memcpy(&v, b.data(), size);
+    if (f.bitLength) v = (v >> f.bitPosition) & (f.bitLength >= 64 ? ~0ull : ((1ull << f.bitLength) - 1));
+    return v;
+}
+
+uint64_t NtWorldBuilder::allocObject(const std::string& typeName, uint64_t bodySize, const std::string& name) {
+    uint64_t bodyOff = layout_->offsetOf("_OBJECT_HEADER", "Body");
+    uint64_t nameInfoSize = name.empty() ? 0 : layout_->sizeOf("_OBJECT_HEADER_NAME_INFO");
+    uint64_t base = allocPool(nameInfoSize + bodyOff + bodySize, 16);
+    uint64_t header = base + nameInfoSize;
+    uint8_t real = typeIndices_.count(typeName) ? typeIndices_.at(typeName) : 0;
+    uint8_t stored = static_cast<uint8_t>(real ^ opt_.obHeaderCookie ^ ((header >> 8) & 0xff));
+    setField(header, "_OBJECT_HEADER", "PointerCount", 1);
+    setField(header, "_OBJECT_HEADER", "HandleCount", name.empty() ? 0 : 1);
+    setField(header, "_OBJECT_HEADER", "TypeIndex", stored);
+    setField(header, "_OBJECT_HEADER", "InfoMask", name.empty() ? 0 : 0x2);
+    if (!name.empty()) {
+        // NAME_INFO is the only optional header here: it sits right before the
+        // object header (no lower InfoMask bit is present).
+        uint64_t ni = base;
+        uint64_t nameOff = layout_->offsetOf("_OBJECT_HEADER_NAME_INFO", "Name");
+        uint64_t buf = allocPool(2 * name.size() + 2, 8);
+        kernel_->writeUnicodeString(ni + nameOff, buf, name);
+        setField(ni, "_OBJECT_HEADER_NAME_INFO", "ReferenceCount", 1);
+    }
+    return header + bodyOff;
+}
+
+uint64_t NtWorldBuilder::objectHeader(uint64_t object) const {
+    return object - layout_->offsetOf("_OBJECT_HEADER", "Body");
+}
+
+void NtWorldBuilder::writeKernelImageHeader() {
+    const uint64_t kb = opt_.kernBase;
+    kernel_->ensureMapped(kb, 0x1000);
+    std::vector<uint8_t> h(0x1000, 0);
+    auto p16 = [&](size_t o, uint16_t v) { std::memcpy(h.data() + o, &v, 2); };
+    auto p32 = [&](size_t o, uint32_t v) { std::memcpy(h.data() + o, &v, 4); };
+    auto p64 = [&](size_t o, uint64_t v) { std::memcpy(h.data() + o, &v, 8); };
+    h[0] = 'M', h[1] = 'Z';
+    const uint32_t pe = 0x100;
+    p32(0x3C, pe);
+    std::memcpy(h.data() + pe, "PE\0\0", 4);
+    const uint32_t coff = pe + 4;
+    p16(coff + 0, 0x8664);         // Machine
+    p16(coff + 2, 1);              // NumberOfSections
+    p32(coff + 4, opt_.kernelTimestamp);
+    p16(coff + 16, 0xF0);          // SizeOfOptionalHeader (PE32+)
+    p16(coff + 18, 0x22);          // EXECUTABLE_IMAGE | LARGE_ADDRESS_AWARE
+    const uint32_t opt = coff + 20;
+    p16(opt + 0, 0x20B);           // PE32+
+    p32(opt + 16, 0x1000);         // AddressOfEntryPoint
+    p64(opt + 24, kb);             // ImageBase
+    p32(opt + 32, 0x1000);         // SectionAlignment
+    p32(opt + 36, 0x200);          // FileAlignment
+    p16(opt + 40, 10);             // OS version
+    p16(opt + 48, 10);             // subsystem version
+    p32(opt + 56, opt_.kernelSizeOfImage);
+    p32(opt + 60, 0x1000);         // SizeOfHeaders
+    p32(opt + 64, 0xa5938c);       // CheckSum
+    p16(opt + 68, 1);              // Subsystem: native
+    p32(opt + 108, 16);            // NumberOfRvaAndSizes
+    const uint32_t dirs = opt + 112;
+    const uint32_t debugDir = 0x300, rsds = 0x340;
+    p32(dirs + 8 * 6, debugDir);   // IMAGE_DIRECTORY_ENTRY_DEBUG
+    p32(dirs + 8 * 6 + 4, 0x1C);
+    const uint32_t sect = opt + 0xF0;
+    std::memcpy(h.data() + sect, ".text\0\0\0", 8);
+    p32(sect + 8, opt_.kernelSizeOfImage - 0x1000);  // VirtualSize
+    p32(sect + 12, 0x1000);                          // VirtualAddress
+    p32(sect + 16, opt_.kernelSizeOfImage - 0x1000);  // SizeOfRawData
+    p32(sect + 20, 0x1000);                          // PointerToRawData
+    p32(sect + 36, 0x60000020);                      // code, execute, read
+    // IMAGE_DEBUG_DIRECTORY -> CodeView RSDS record of ntkrnlmp.pdb.
+    const std::string pdb = "ntkrnlmp.pdb";
+    p32(debugDir + 4, opt_.kernelTimestamp);
+    p32(debugDir + 12, 2);  // IMAGE_DEBUG_TYPE_CODEVIEW
+    p32(debugDir + 16, static_cast<uint32_t>(24 + pdb.size() + 1));
+    p32(debugDir + 20, rsds);  // AddressOfRawData (RVA)
+    p32(debugDir + 24, rsds);  // PointerToRawData
+    std::memcpy(h.data() + rsds, "RSDS", 4);
+    const auto& meta = isf_->metadata();
+    // GUID as text "5278AFF86C341677D7D7835C85B7B844" -> Data1..3 little-endian, Data4 bytes.
+    std::string g = meta.guid.size() == 32 ? meta.guid : "5278AFF86C341677D7D7835C85B7B844";
+    auto hexAt = [&](size_t i, size_t n) { return std::stoull(g.substr(i, n), nullptr, 16); };
+    p32(rsds + 4, static_cast<uint32_t>(hexAt(0, 8)));
+    p16(rsds + 8, static_cast<uint16_t>(hexAt(8, 4)));
+    p16(rsds + 10, static_cast<uint16_t>(hexAt(12, 4)));
+    for (int i = 0; i < 8; ++i) h[rsds + 12 + i] = static_cast<uint8_t>(hexAt(16 + 2 * i, 2));
+    p32(rsds + 20, meta.age ? meta.age : 1);
+    std::memcpy(h.data() + rsds + 24, (meta.pdbName.empty() ? pdb : meta.pdbName).c_str(), pdb.size() + 1);
+    kernel_->write(kb, h);
+}
+
+void NtWorldBuilder::createTypes() {
+    uint64_t table = symbol("ObTypeIndexTable");
+    kernel_->ensureMapped(table, 8 * 64);
+    for (const auto& t : kTypes) typeIndices_[t.name] = t.index;
+    uint64_t typeSize = layout_->sizeOf("_OBJECT_TYPE");
+    for (const auto& t : kTypes) {
+        uint64_t obj = allocObject("Type", typeSize, t.name);
+        uint64_t buf = allocPool(2 * std::strlen(t.name) + 2, 8);
+        kernel_->writeUnicodeString(obj + layout_->offsetOf("_OBJECT_TYPE", "Name"), buf, t.name);
+        setField(obj, "_OBJECT_TYPE", "Index", t.index);
+        kernel_->writeEmptyList(obj + layout_->offsetOf("_OBJECT_TYPE", "TypeList"));
+        kernel_->writeU64(table + 8 * t.index, obj);
+        typeObjects_[t.name] = obj;
+    }
+    // Index 1 is the reserved "bad" marker in the real table; 0 stays null.
+    kernel_->writeU64(table + 8, 0xbad0b0b0);
+    kernel_->ensureMapped(symbol("ObpTypeObjectType"), 8);
+    kernel_->writeU64(symbol("ObpTypeObjectType"), typeObjects_.at("Type"));
+}
+
+uint64_t NtWorldBuilder::addProcess(const ProcessSpec& spec) {
+    const TypeLayout& L = *layout_;
+    uint64_t ep = allocObject("Process", L.sizeOf("_EPROCESS"));
+    AddressSpace* space = nullptr;
+    if (spec.pid == 4 || spec.pid == 0) {
+        space = kernel_.get();
+    } else {
+        spaces_.push_back(kernel_->newProcessSpace());
+        space = &spaces_.back();
+    }
+    spaceOf_[ep] = space;
+    setField(ep, "_EPROCESS", "Pcb.Header.Type", 3);
+    setField(ep, "_EPROCESS", "Pcb.Header.Size", L.sizeOf("_KPROCESS") / 4 & 0xff);
+    kernel_->writeEmptyList(ep + L.offsetOf("_EPROCESS", "Pcb.Header.WaitListHead"));
+    setField(ep, "_EPROCESS", "Pcb.DirectoryTableBase", space->dtb());
+    if (L.has("_EPROCESS", "Pcb.UserDirectoryTableBase")) setField(ep, "_EPROCESS", "Pcb.UserDirectoryTableBase", 1);
+    kernel_->writeEmptyList(ep + L.offsetOf("_EPROCESS", "Pcb.ThreadListHead"));
+    kernel_->writeEmptyList(ep + L.offsetOf("_EPROCESS", "ThreadListHead"));
+    setField(ep, "_EPROCESS", "UniqueProcessId", spec.pid);
+    setField(ep, "_EPROCESS", "InheritedFromUniqueProcessId", spec.parentPid);
+    uint64_t peb = spec.peb;
+    if (peb == 0 && spec.pid > 4) {
+        peb = userNext_;
+        userNext_ += 0x10000;
+        space->mapNew(peb, 0x1000);
+    }
+    setField(ep, "_EPROCESS", "Peb", peb);
+    if (spec.pid != 0) setField(ep, "_EPROCESS", "ObjectTable", allocPool(0x80));
+    std::vector<uint8_t> name(15, 0);
+    std::memcpy(name.data(), spec.name.data(), std::min<size_t>(spec.name.size(), 14));
+    kernel_->write(ep + L.offsetOf("_EPROCESS", "ImageFileName"), name);
+    if (spec.sessionId) {
+        uint64_t session = allocPool(L.sizeOf("_MM_SESSION_SPACE"), 0x1000);
+        setField(session, "_MM_SESSION_SPACE", "SessionId", *spec.sessionId);
+        setField(ep, "_EPROCESS", "Session", session);
+    }
+    if (spec.pid != 0)  // Idle is not on the list
+        kernel_->insertTailList(symbol("PsActiveProcessHead"), ep + L.offsetOf("_EPROCESS", "ActiveProcessLinks"));
+    return ep;
+}
+
+AddressSpace& NtWorldBuilder::processSpace(uint64_t eprocess) { return *spaceOf_.at(eprocess); }
+
+uint64_t NtWorldBuilder::createThreadObject(uint64_t process, const ThreadSpec& spec, ThreadInfo& info) {
+    const TypeLayout& L = *layout_;
+    uint64_t et = allocObject("Thread", L.sizeOf("_ETHREAD"));
+    info.ethread = et;
+    info.process = process;
+    // Kernel stack: a guard gap, then kStackSize mapped bytes.
+    stackNext_ += 0x2000;
+    info.stackLimit = stackNext_;
+    info.stackBase = stackNext_ + kStackSize;
+    stackNext_ += kStackSize;
+    kernel_->mapNew(info.stackLimit, kStackSize);
+    info.initialStack = info.stackBase - 0x1d0;  // below the initial trap/FX save area
+    info.kernelStack = info.initialStack - 0x2a0;
+    auto set = [&](const char* path, uint64_t v) { setField(et, "_ETHREAD", path, v); };
+    set("Tcb.Header.Type", 6);
+    set("Tcb.Header.Size", L.sizeOf("_KTHREAD") / 4 & 0xff);
+    kernel_->writeEmptyList(et + L.offsetOf("_ETHREAD", "Tcb.Header.WaitListHead"));
+    set("Tcb.InitialStack", info.initialStack);
+    set("Tcb.StackBase", info.stackBase);
+    set("Tcb.StackLimit", info.stackLimit);
+    set("Tcb.KernelStack", info.kernelStack);
+    set("Tcb.State", spec.state);
+    set("Tcb.WaitReason", spec.waitReason);
+    set("Tcb.WaitMode", spec.waitMode);
+    if (L.has("_KTHREAD", "Alertable")) set("Tcb.Alertable", spec.alertable ? 1 : 0);
+    set("Tcb.Priority", static_cast<uint8_t>(spec.priority));
+    set("Tcb.BasePriority", static_cast<uint8_t>(spec.basePriority));
+    set("Tcb.WaitTime", spec.waitTime);
+    set("Tcb.ContextSwitches", spec.contextSwitches);
+    set("Tcb.KernelTime", spec.kernelTime);
+    set("Tcb.UserTime", spec.userTime);
+    set("Tcb.ApcState.Process", process);
+    set("Tcb.Process", process);
+    kernel_->writeEmptyList(et + L.offsetOf("_ETHREAD", "Tcb.ApcState.ApcListHead[0]"));
+    kernel_->writeEmptyList(et + L.offsetOf("_ETHREAD", "Tcb.ApcState.ApcListHead[1]"));
+    if (L.has("_KTHREAD", "Affinity")) set("Tcb.Affinity.Mask", 1);
+    set("Cid.UniqueProcess", getField(process, "_EPROCESS", "UniqueProcessId"));
+    set("Cid.UniqueThread", spec.tid);
+    set("StartAddress", spec.startAddress);
+    set("Win32StartAddress", spec.win32StartAddress);
+    uint64_t teb = spec.teb;
+    uint64_t pid = getField(process, "_EPROCESS", "UniqueProcessId");
+    if (teb == 0 && pid > 4) {
+        teb = userNext_;
+        userNext_ += 0x10000;
+        processSpace(process).mapNew(teb, 0x2000);
+        processSpace(process).writeU64(teb + 0x30, teb);  // NtTib.Self
+    }
+    set("Tcb.Teb", teb);
+    kernel_->insertTailList(process + L.offsetOf("_EPROCESS", "ThreadListHead"), et + L.offsetOf("_ETHREAD", "ThreadListEntry"));
+    kernel_->insertTailList(process + L.offsetOf("_EPROCESS", "Pcb.ThreadListHead"),
+                            et + L.offsetOf("_ETHREAD", "Tcb.ThreadListEntry"));
+    threads_[et] = info;
+    return et;
+}
+
+ThreadInfo NtWorldBuilder::addThread(uint64_t process, const ThreadSpec& spec) {
+    ThreadInfo info;
+    createThreadObject(process, spec, info);
+    return info;
+}
+
+void NtWorldBuilder::waitOn(uint64_t thread, const std::vector<uint64_t>& objects, bool waitAll) {
+    const TypeLayout& L = *layout_;
+    uint64_t blockSize = L.sizeOf("_KWAIT_BLOCK");
+    uint64_t inlineBlocks = L.offsetOf("_ETHREAD", "Tcb.WaitBlock");
+    uint64_t first = objects.size() <= 4 ? thread + inlineBlocks : allocPool(blockSize * objects.size(), 16);
+    for (size_t i = 0; i < objects.size(); ++i) {
+        uint64_t wb = first + blockSize * i;
+        setField(wb, "_KWAIT_BLOCK", "WaitType", waitAll ? 0 : 1);
+        setField(wb, "_KWAIT_BLOCK", "BlockState", 4);  // WaitBlockActive
+        setField(wb, "_KWAIT_BLOCK", "WaitKey", i);
+        setField(wb, "_KWAIT_BLOCK", "Thread", thread);
+        setField(wb, "_KWAIT_BLOCK", "Object", objects[i]);
+        uint64_t head = objects[i] + L.offsetOf("_DISPATCHER_HEADER", "WaitListHead");
+        kernel_->insertTailList(head, wb + L.offsetOf("_KWAIT_BLOCK", "WaitListEntry"));
+    }
+    setField(thread, "_ETHREAD", "Tcb.WaitBlockList", first);
+    if (L.has("_KTHREAD", "WaitBlockCount")) setField(thread, "_ETHREAD", "Tcb.WaitBlockCount", objects.size());
+}
+
+uint64_t NtWorldBuilder::addEvent(bool synchronization, bool signaled, const std::string& name) {
+    uint64_t ev = allocObject("Event", layout_->sizeOf("_KEVENT"), name);
+    setField(ev, "_KEVENT", "Header.Type", synchronization ? 1 : 0);
+    setField(ev, "_KEVENT", "Header.Size", layout_->sizeOf("_KEVENT") / 4);
+    setField(ev, "_KEVENT", "Header.SignalState", signaled ? 1 : 0);
+    kernel_->writeEmptyList(ev + layout_->offsetOf("_KEVENT", "Header.WaitListHead"));
+    return ev;
+}
+
+uint64_t NtWorldBuilder::addMutant(uint64_t ownerThread, const std::string& name) {
+    uint64_t m = allocObject("Mutant", layout_->sizeOf("_KMUTANT"), name);
+    setField(m, "_KMUTANT", "Header.Type", 2);
+    setField(m, "_KMUTANT", "Header.Size", layout_->sizeOf("_KMUTANT") / 4);
+    setField(m, "_KMUTANT", "Header.SignalState", ownerThread ? 0 : 1);
+    kernel_->writeEmptyList(m + layout_->offsetOf("_KMUTANT", "Header.WaitListHead"));
+    kernel_->writeEmptyList(m + layout_->offsetOf("_KMUTANT", "MutantListEntry"));
+    setField(m, "_KMUTANT", "OwnerThread", ownerThread);
+    return m;
+}
+
+uint64_t NtWorldBuilder::addSemaphore(int32_t limit, int32_t count, const std::string& name) {
+    uint64_t s = allocObject("Semaphore", layout_->sizeOf("_KSEMAPHORE"), name);
+    setField(s, "_KSEMAPHORE", "Header.Type", 5);
+    setField(s, "_KSEMAPHORE", "Header.Size", layout_->sizeOf("_KSEMAPHORE") / 4);
+    setField(s, "_KSEMAPHORE", "Header.SignalState", static_cast<uint32_t>(count));
+    setField(s, "_KSEMAPHORE", "Limit", static_cast<uint32_t>(limit));
+    kernel_->writeEmptyList(s + layout_->offsetOf("_KSEMAPHORE", "Header.WaitListHead"));
+    return s;
+}
+
+uint64_t NtWorldBuilder::addResource(const ResourceSpec& spec) {
+    const TypeLayout& L = *layout_;
+    uint64_t r = allocPool(L.sizeOf("_ERESOURCE"), 16);
+    auto set = [&](const char* path, uint64_t v) { setField(r, "_ERESOURCE", path, v); };
+    kernel_->insertTailList(symbol("ExpSystemResourcesList"), r + L.offsetOf("_ERESOURCE", "SystemResourcesList"));
+    set("ActiveCount", spec.owners.size());
+    set("Flag", spec.exclusive && !spec.owners.empty() ? 0x80 : 0);  // ResourceOwnedExclusive
+    set("ActiveEntries", spec.owners.size());
+    set("ContentionCount", spec.contentionCount);
+    if (!spec.owners.empty()) {
+        set("OwnerEntry.OwnerThread", spec.owners[0]);
+        set("OwnerEntry.OwnerCount", 1);
+    }
+    if (spec.owners.size() > 1) {
+        // OwnerTable: entry 0's TableSize is the table's length, owners follow.
+        uint64_t es = L.sizeOf("_OWNER_ENTRY");
+        uint64_t n = spec.owners.size();
+        uint64_t table = allocPool(es * (n + 1), 16);
+        setField(table, "_OWNER_ENTRY", "TableSize", n + 1);
+        for (uint64_t i = 1; i < n; ++i) {
+            setField(table + es * i, "_OWNER_ENTRY", "OwnerThread", spec.owners[i]);
+            setField(table + es * i, "_OWNER_ENTRY", "OwnerCount", 1);
+        }
+        set("OwnerTable", table);
+    }
+    set("NumberOfSharedWaiters", spec.sharedWaiters.size());
+    set("NumberOfExclusiveWaiters", spec.exclusiveWaiters.size());
+    if (!spec.sharedWaiters.empty()) {
+        uint64_t sem = addSemaphore(0x7fffffff, 0);
+        set("SharedWaiters", sem);
+        for (uint64_t t : spec.sharedWaiters) waitOn(t, {sem});
+    }
+    if (!spec.exclusiveWaiters.empty()) {
+        uint64_t ev = addEvent(true, false);
+        set("ExclusiveWaiters", ev);
+        for (uint64_t t : spec.exclusiveWaiters) waitOn(t, {ev});
+    }
+    return r;
+}
+
+uint64_t NtWorldBuilder::addDriver(const std::string& name, uint64_t base, uint32_t size, uint32_t timestamp,
+                                   uint32_t checksum) {
+    const TypeLayout& L = *layout_;
+    uint64_t e = allocPool(L.sizeOf("_KLDR_DATA_TABLE_ENTRY"), 16);
+    bool core = name == "ntoskrnl.exe" || name == "hal.dll";
+    std::string full = std::string("\\SystemRoot\\system32\\") + (core ? "" : "drivers\\") + name;
+    uint64_t fullBuf = allocPool(2 * full.size() + 2, 8);
+    uint64_t baseBuf = allocPool(2 * name.size() + 2, 8);
+    kernel_->writeUnicodeString(e + L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "FullDllName"), fullBuf, full);
+    kernel_->writeUnicodeString(e + L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "BaseDllName"), baseBuf, name);
+    setField(e, "_KLDR_DATA_TABLE_ENTRY", "DllBase", base);
+    setField(e, "_KLDR_DATA_TABLE_ENTRY", "EntryPoint", base + 0x1000);
+    setField(e, "_KLDR_DATA_TABLE_ENTRY", "SizeOfImage", size);
+    setField(e, "_KLDR_DATA_TABLE_ENTRY", "TimeDateStamp", timestamp);
+    setField(e, "_KLDR_DATA_TABLE_ENTRY", "CheckSum", checksum);
+    setField(e, "_KLDR_DATA_TABLE_ENTRY", "Flags", 0x49104000);
+    setField(e, "_KLDR_DATA_TABLE_ENTRY", "LoadCount", 1);
+    kernel_->insertTailList(symbol("PsLoadedModuleList"), e + L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "InLoadOrderLinks"));
+    drivers_[name] = e;
+    return e;
+}
+
+void NtWorldBuilder::addUnloadedDriver(const std::string& name, uint64_t start, uint64_t end) {
+    unloaded_.push_back({name, start, end});
+    // MmUnloadedDrivers -> array of _UNLOADED_DRIVERS {UNICODE_STRING Name,
+    // StartAddress, EndAddress, CurrentTime} (0x28 bytes on x64; the type is
+    // not in the ISF), MmLastUnloadedDriver = count.
+    constexpr uint64_t kEntry = 0x28;
+    uint64_t arr = kernel_->readU64(symbol("MmUnloadedDrivers"));
+    if (arr == 0) {
+        arr = allocPool(kEntry * 50, 16);
+        kernel_->writeU64(symbol("MmUnloadedDrivers"), arr);
+    }
+    uint32_t n = kernel_->readU32(symbol("MmLastUnloadedDriver"));
+    if (n >= 50) return;
+    uint64_t e = arr + kEntry * n;
+    uint64_t buf = allocPool(2 * name.size() + 2, 8);
+    kernel_->writeUnicodeString(e, buf, name);
+    kernel_->writeU64(e + 0x10, start);
+    kernel_->writeU64(e + 0x18, end);
+    kernel_->writeU64(e + 0x20, 0x01d7087d6a4a2000ull);
+    kernel_->writeU32(symbol("MmLastUnloadedDriver"), n + 1);
+}
+
+void NtWorldBuilder::createProcessors() {
+    const TypeLayout& L = *layout_;
+    uint64_t kpcrSize = L.sizeOf("_KPCR");
+    uint64_t block = symbol("KiProcessorBlock");
+    kernel_->ensureMapped(block, 8 * opt_.processors);
+    for (unsigned i = 0; i < opt_.processors; ++i) {
+        uint64_t pcr = kKpcrBase + uint64_t(i) * 0x10000;
+        kernel_->ensureMapped(pcr, kpcrSize);
+        kpcrs_.push_back(pcr);
+        uint64_t prcb = pcr + L.offsetOf("_KPCR", "Prcb");
+        setField(pcr, "_KPCR", "Self", pcr);
+        setField(pcr, "_KPCR", "CurrentPrcb", prcb);
+        setField(prcb, "_KPRCB", "Number", i);
+        setField(prcb, "_KPRCB", "ProcessorState.SpecialRegisters.Cr3", kernel_->dtb());
+        kernel_->writeU64(block + 8 * i, prcb);
+        ThreadSpec s;
+        s.tid = 0;
+        s.state = Running;
+        s.priority = 0;
+        s.basePriority = 0;
+        ThreadInfo info;
+        uint64_t idle = createThreadObject(idleProcess_, s, info);
+        idleThreads_.push_back(idle);
+        currentThreads_.push_back(idle);
+        setField(prcb, "_KPRCB", "IdleThread", idle);
+        setField(prcb, "_KPRCB", "CurrentThread", idle);
+        setField(idle, "_ETHREAD", "Tcb.NextProcessor", i);
+        CpuContext ctx(Machine::Amd64);
+        ctx.set(Reg::Rsp, info.kernelStack);
+        ctx.set(Reg::Rip, opt_.kernBase + 0x1000);
+        ctx.set(Reg::Cs, 0x10);
+        ctx.set(Reg::Ss, 0x18);
+        ctx.set(Reg::Eflags, 0x246);
+        contexts_.push_back(ctx);
+    }
+    syncContexts();
+}
+
+void NtWorldBuilder::setCurrentThread(unsigned processor, uint64_t thread) {
+    currentThreads_.at(processor) = thread;
+    setField(kprcb(processor), "_KPRCB", "CurrentThread", thread);
+    setField(thread, "_ETHREAD", "Tcb.NextProcessor", processor);
+    // A running thread's KernelStack is stale; the context's rsp is what counts.
+}
+
+void NtWorldBuilder::setContext(const CpuContext& context, unsigned processor) {
+    contexts_.at(processor) = context;
+    syncContexts();  // KPRCB.ProcessorState.ContextFrame readable right away
+}
+
+void NtWorldBuilder::setBugcheck(uint32_t code, std::array<uint64_t, 4> params) {
+    bugCheckCode_ = code;
+    bugCheckParams_ = params;
+    uint64_t d = symbol("KiBugCheckData");
+    kernel_->writeU64(d, code);
+    for (int i = 0; i < 4; ++i) kernel_->writeU64(d + 8 + 8 * i, params[i]);
+}
+
+void NtWorldBuilder::writeKdbg() {
+    const TypeLayout& L = *layout_;
+    uint64_t va = symbol("KdDebuggerDataBlock");
+    kernel_->ensureMapped(va, 0x380);
+    std::vector<uint8_t> b(0x380, 0);
+    auto p16 = [&](uint32_t o, uint64_t v) {
+        uint16_t x = static_cast<uint16_t>(v);
+        std::memcpy(b.data() + o, &x, 2);
+    };
+    auto p32 = [&](uint32_t o, uint32_t v) { std::memcpy(b.data() + o, &v, 4); };
+    auto p64 = [&](uint32_t o, uint64_t v) { std::memcpy(b.data() + o, &v, 8); };
+    p64(0, va);  // List: a one-element list is enough for a reader
+    p64(8, va);
+    p32(kdbg::kOwnerTag, kdbg::kTag);
+    p32(kdbg::kSize, 0x380);
+    p64(kdbg::kKernBase, opt_.kernBase);
+    p64(kdbg::kPsLoadedModuleList, symbol("PsLoadedModuleList"));
+    p64(kdbg::kPsActiveProcessHead, symbol("PsActiveProcessHead"));
+    p64(kdbg::kPspCidTable, symbol("PspCidTable"));
+    p64(kdbg::kExpSystemResourcesList, symbol("ExpSystemResourcesList"));
+    p64(kdbg::kKiBugcheckData, symbol("KiBugCheckData"));
+    p64(kdbg::kObpRootDirectoryObject, symbol("ObpRootDirectoryObject"));
+    p64(kdbg::kObpTypeObjectType, symbol("ObpTypeObjectType"));
+    p64(kdbg::kMmPfnDatabase, symbol("MmPfnDatabase"));
+    p64(kdbg::kNtBuildLab, symbol("NtBuildLab"));
+    p64(kdbg::kKiProcessorBlock, symbol("KiProcessorBlock"));
+    p64(kdbg::kMmUnloadedDrivers, symbol("MmUnloadedDrivers"));
+    p64(kdbg::kMmLastUnloadedDriver, symbol("MmLastUnloadedDriver"));
+    p16(kdbg::kOffsetKThreadNextProcessor, L.offsetOf("_KTHREAD", "NextProcessor"));
+    p16(kdbg::kOffsetKThreadTeb, L.offsetOf("_KTHREAD", "Teb"));
+    p16(kdbg::kOffsetKThreadKernelStack, L.offsetOf("_KTHREAD", "KernelStack"));
+    p16(kdbg::kOffsetKThreadInitialStack, L.offsetOf("_KTHREAD", "InitialStack"));
+    p16(kdbg::kOffsetKThreadApcProcess, L.offsetOf("_KTHREAD", "ApcState.Process"));
+    p16(kdbg::kOffsetKThreadState, L.offsetOf("_KTHREAD", "State"));
+    p16(kdbg::kSizeEProcess, L.sizeOf("_EPROCESS"));
+    p16(kdbg::kOffsetEprocessPeb, L.offsetOf("_EPROCESS", "Peb"));
+    p16(kdbg::kOffsetEprocessParentCID, L.offsetOf("_EPROCESS", "InheritedFromUniqueProcessId"));
+    p16(kdbg::kOffsetEprocessDirectoryTableBase, L.offsetOf("_EPROCESS", "Pcb.DirectoryTableBase"));
+    p16(kdbg::kSizePrcb, L.sizeOf("_KPRCB"));
+    p16(kdbg::kOffsetPrcbCurrentThread, L.offsetOf("_KPRCB", "CurrentThread"));
+    p16(kdbg::kOffsetPrcbProcStateContext, L.offsetOf("_KPRCB", "ProcessorState.ContextFrame"));
+    p16(kdbg::kOffsetPrcbNumber, L.offsetOf("_KPRCB", "Number"));
+    p16(kdbg::kSizeEThread, L.sizeOf("_ETHREAD"));
+    p16(kdbg::kOffsetPcrSelfPcr, L.offsetOf("_KPCR", "Self"));
+    p16(kdbg::kOffsetPcrCurrentPrcb, L.offsetOf("_KPCR", "CurrentPrcb"));
+    p16(kdbg::kOffsetPcrContainedPrcb, L.offsetOf("_KPCR", "Prcb"));
+    p16(kdbg::kOffsetPrcbProcStateSpecialReg, L.offsetOf("_KPRCB", "ProcessorState.SpecialRegisters"));
+    p16(kdbg::kGdtR0Code, 0x10);
+    p16(kdbg::kGdtR0Data, 0x18);
+    p16(kdbg::kGdtR3Code, 0x30);
+    p16(kdbg::kGdtR3Data, 0x28);
+    p16(kdbg::kGdtR3Teb, 0x50);
+    p16(kdbg::kGdtTss, 0x40);
+    kdbgClear_ = b;
+    if (opt_.encodeKdbg) {
+        // Inverse of the decoding debuggers apply (Volatility's KDBG decode):
+        //   w = bswap(rol(e ^ KiWaitNever, KiWaitNever & 0xff) ^ block) ^ KiWaitAlways
+        const uint64_t never = opt_.kiWaitNever, always = opt_.kiWaitAlways;
+        const unsigned rot = static_cast<unsigned>(never & 0xff) % 64;
+        for (size_t off = 0; off + 8 <= b.size(); off += 8) {
+            uint64_t w;
+            std::memcpy(&w, b.data() + off, 8);
+            uint64_t e = __builtin_bswap64(w ^ always) ^ va;
+            e = rot ? (e >> rot) | (e << (64 - rot)) : e;
+            e ^= never;
+            std::memcpy(b.data() + off, &e, 8);
+        }
+        kernel_->ensureMapped(symbol("KiWaitNever"), 8);
+        kernel_->ensureMapped(symbol("KiWaitAlways"), 8);
+        kernel_->writeU64(symbol("KiWaitNever"), never);
+        kernel_->writeU64(symbol("KiWaitAlways"), always);
+    }
+    kernel_->write(va, b);
+}
+
+HeaderInfo NtWorldBuilder::header() const {
+    HeaderInfo h;
+    h.is64 = true;
+    h.machineImageType = 0x8664;
+    h.majorVersion = 0xf;
+    h.minorVersion = opt_.buildNumber;
+    h.directoryTableBase = kernel_->dtb();
+    h.pfnDataBase = kernel_->readU64(symbol("MmPfnDatabase"));
+    h.psLoadedModuleList = symbol("PsLoadedModuleList");
+    h.psActiveProcessHead = symbol("PsActiveProcessHead");
+    h.kdDebuggerDataBlock = symbol("KdDebuggerDataBlock");
+    h.numberProcessors = opt_.processors;
+    h.bugCheckCode = bugCheckCode_;
+    h.bugCheckParameters = bugCheckParams_;
+    h.context = contexts_.at(0).serialize();
+    if (contexts_.at(0).contextFlags() == 0) {
+        uint32_t full = 0x10001f;  // CONTEXT_AMD64 | CONTROL | INTEGER | SEGMENTS | FLOATING_POINT | DEBUG
+        std::memcpy(h.context.data() + 0x30, &full, 4);
+    }
+    h.exception = exception_;
+    return h;
+}
+
+TriageInfo NtWorldBuilder::triageInfo() const {
+    const TypeLayout& L = *layout_;
+    TriageInfo t;
+    uint64_t thread = currentThreads_.at(0);
+    uint64_t process = getField(thread, "_ETHREAD", "Tcb.ApcState.Process");
+    t.prcb = readKernel(kprcb(0), L.sizeOf("_KPRCB"));
+    t.process = readKernel(process, L.sizeOf("_EPROCESS"));
+    t.thread = readKernel(thread, L.sizeOf("_ETHREAD"));
+    uint64_t rsp = contexts_.at(0).get(Reg::Rsp);
+    auto ti = threads_.find(thread);
+    if (ti != threads_.end() && rsp >= ti->second.stackLimit && rsp < ti->second.stackBase) {
+        t.topOfStack = rsp;
+        t.callStack = readKernel(rsp, ti->second.stackBase - rsp);
+    }
+    // Driver list in load order, names as full paths (as the real files have).
+    uint64_t head = symbol("PsLoadedModuleList");
+    uint64_t linkOff = L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "InLoadOrderLinks");
+    for (uint64_t e = kernel_->readU64(head), n = 0; e != head && n < 1000; e = kernel_->readU64(e), ++n) {
+        uint64_t entry = e - linkOff;
+        TriageDriver d;
+        uint64_t us = entry + L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "FullDllName");
+        uint16_t len = kernel_->readU16(us);
+        auto chars = readKernel(kernel_->readU64(us + 8), len);
+        for (size_t i = 0; i + 1 < chars.size(); i += 2) d.name.push_back(static_cast<char>(chars[i]));
+        d.base = getField(entry, "_KLDR_DATA_TABLE_ENTRY", "DllBase");
+        d.size = static_cast<uint32_t>(getField(entry, "_KLDR_DATA_TABLE_ENTRY", "SizeOfImage"));
+        d.timestamp = static_cast<uint32_t>(getField(entry, "_KLDR_DATA_TABLE_ENTRY", "TimeDateStamp"));
+        d.checksum = static_cast<uint32_t>(getField(entry, "_KLDR_DATA_TABLE_ENTRY", "CheckSum"));
+        d.flags = static_cast<uint32_t>(getField(entry, "_KLDR_DATA_TABLE_ENTRY", "Flags"));
+        t.drivers.push_back(d);
+    }
+    t.unloadedDrivers = unloaded_;
+    t.debuggerData = kdbgClear_;  // small dumps hold the clear copy
+    if (opt_.includeKernelHeaderInTriage) t.dataBlocks.push_back({opt_.kernBase, readKernel(opt_.kernBase, 0x1000)});
+    for (auto [va, size] : extraBlocks_) t.dataBlocks.push_back({va, readKernel(va, size)});
+    return t;
+}
+
+void NtWorldBuilder::syncContexts() {
+    for (unsigned i = 0; i < contexts_.size(); ++i) {
+        auto ctx = contexts_[i].serialize();
+        if (contexts_[i].contextFlags() == 0) {
+            uint32_t full = 0x10001f;
+            std::memcpy(ctx.data() + 0x30, &full, 4);
+        }
+        kernel_->write(kprcb(i) + layout_->offsetOf("_KPRCB", "ProcessorState.ContextFrame"), ctx);
+    }
+}
+
+std::vector<uint8_t> NtWorldBuilder::build(uint32_t dumpType, const Corruption& damage) {
+    syncContexts();
+    DumpWriter w(phys_, header());
+    if (dumpType == 4) w.setTriage(triageInfo());
+    return w.write(dumpType, damage);
+}
+
+void NtWorldBuilder::buildFile(const std::string& path, uint32_t dumpType, const Corruption& damage) {
+    syncContexts();
+    DumpWriter w(phys_, header());
+    if (dumpType == 4) w.setTriage(triageInfo());
+    w.writeFile(path, dumpType, damage);
+}
+
+}  // namespace nt::test::kdump

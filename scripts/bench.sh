@@ -7,6 +7,7 @@
 #   scripts/bench.sh                    # build-bench/, every bench
 #   scripts/bench.sh /tmp/bb            # another build directory
 #   scripts/bench.sh build-bench pdb    # only benches whose name contains "pdb"
+#   scripts/bench.sh build-bench kernel # the kernel-dump scaling bench (writes its dumps once)
 #   BENCH_ARGS=--benchmark_min_time=2 scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,21 @@ for src in bench/*_bench.cpp; do
 done
 [ ${#benches[@]} -gt 0 ] || { echo "no bench matches '$ONLY'" >&2; exit 1; }
 ninja -C "$BUILD" -j"$JOBS" "${benches[@]}"
+
+# The kernel-dump scaling bench reads sparse 1, 4 and 16 GiB bitmap dumps
+# (about 70 MiB of disk in all): written once into $BUILD/kernel-dumps.
+if [[ " ${benches[*]} " == *" kernel_bitmap_bench "* ]]; then
+  export NTRIAGE_KERNEL_BENCH_DUMPS="$PWD/$BUILD/kernel-dumps"
+  [[ "$BUILD" = /* ]] && NTRIAGE_KERNEL_BENCH_DUMPS="$BUILD/kernel-dumps"
+  missing=()
+  for gib in 1 4 16; do
+    [ -f "$NTRIAGE_KERNEL_BENCH_DUMPS/bitmap-${gib}gib.dmp" ] || missing+=("$gib")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "== writing kernel bench dumps (${missing[*]} GiB) into $NTRIAGE_KERNEL_BENCH_DUMPS"
+    "$BUILD/bench/make_kernel_bench_dumps" "$NTRIAGE_KERNEL_BENCH_DUMPS" "${missing[@]}"
+  fi
+fi
 
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT

@@ -38,3 +38,15 @@ for g in tests/golden/*.golden; do
   mv "$g.new" "$g"
   echo "updated $g"
 done
+
+# Kernel goldens (tests/golden/kernel/*.golden) come from synthetic dumps that
+# test_commands builds in-process (kernel_golden_test.cpp); with
+# NTRIAGE_UPDATE_GOLDEN=1 that test rewrites them instead of comparing.
+TEST_COMMANDS=${TEST_COMMANDS:-$(dirname "$BIN")/tests/test_commands}
+if [ -x "$TEST_COMMANDS" ]; then
+  [ -d "$CORPUS" ] && export NTRIAGE_CORPUS="$(cd "$CORPUS" && pwd)"
+  NTRIAGE_UPDATE_GOLDEN=1 "$TEST_COMMANDS" --gtest_filter='Kernel/KernelGolden.*' > /dev/null
+  echo "updated tests/golden/kernel/*.golden"
+else
+  echo "skip tests/golden/kernel: $TEST_COMMANDS not built"
+fi

@@ -14,6 +14,7 @@ std::string openingBanner(Engine& engine, const std::string& path) {
         s += k.dumpTypeText + "\n\n";
         s += engine.execute("vertarget").text;
         for (const auto& note : k.notes) s += "*** " + note + "\n";
+        if (auto w = kernelDirBaseWarning(engine)) s += *w + "\n";
         s += "\n" + bugcheckLine(t) + "\n";
         return s;
     }

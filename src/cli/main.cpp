@@ -74,7 +74,10 @@ int main(int argc, char** argv) {
         options.offline = true;
         engine.symbols().setLocatorOptions(options);
     }
-    if (!symbolPath.empty()) engine.symbols().setSymbolPath(symbolPath);
+    if (!symbolPath.empty()) {
+        engine.symbols().setSymbolPath(symbolPath);
+        engine.invalidateStacks();  // kernel dumps: what needed nt's symbols
+    }
 
     if (!commands.empty()) {
         nlohmann::json results = nlohmann::json::array();

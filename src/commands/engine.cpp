@@ -7,6 +7,9 @@
 
 #include "base/error.h"
 #include "base/format.h"
+#include "commands/kernel_views.h"
+#include "dump/kernel/kdbg.h"
+#include "dump/kernel/kernel_target.h"
 
 namespace nt {
 
@@ -53,6 +56,7 @@ Engine::Engine(std::unique_ptr<Target> target)
     registerSymbolPathCommands(*this);
     registerKernelSystemCommands(*this);
     registerKernelProcessCommands(*this);
+    registerKernelTssCommands(*this);
     symbols_.setLog([this](std::string_view line) {
         if (logOut_) logOut_->line(line);
     });
@@ -199,6 +203,7 @@ StackWalk Engine::walk(const CpuContext& ctx, size_t threadIndex) {
     }
     opts.x86FrameData = &symbols_;
     opts.procedureFrames = &symbols_;
+    opts.x86PreviousTask = x86PreviousTaskResolver(*this, threadIndex);
     return walkStack(*target_, images_, ctx, opts);
 }
 
@@ -209,6 +214,29 @@ const StackWalk& Engine::currentStack() {
     if (auto ctx = currentContext()) stackCache_ = walk(*ctx, currentThread_);
     stackKey_ = key;
     return stackCache_;
+}
+
+void Engine::refreshKernelFromSymbols() {
+    if (!target_->isKernel()) return;
+    KernelInfo& k = *target_->kernel;
+    if (k.kdbg.present || !k.kdDebuggerDataBlock || !target_->moduleByName("nt")) return;
+    auto neverAt = symbols_.resolve("nt!KiWaitNever");
+    auto alwaysAt = symbols_.resolve("nt!KiWaitAlways");
+    auto saltAt = symbols_.resolve("nt!KdpDataBlockEncoded");
+    if (!neverAt || !alwaysAt || !saltAt) return;
+    const Memory& m = target_->memory();
+    auto never = m.readValue<uint64_t>(*neverAt);
+    auto always = m.readValue<uint64_t>(*alwaysAt);
+    std::vector<uint8_t> raw(0x400);
+    raw.resize(m.read(k.kdDebuggerDataBlock, raw));
+    if (!never || !always || raw.size() < 0x40) return;
+    auto clear = kdbg::decode(Bytes(raw.data(), raw.size()), *saltAt | 0xffff000000000000ull, *never, *always);
+    auto d = kdbg::parse(Bytes(clear.data(), clear.size()), k.kdDebuggerDataBlock);
+    if (!d) return;
+    d->wasEncoded = true;
+    std::erase_if(k.notes, [](const std::string& n) { return n.rfind("KdDebuggerDataBlock is encoded", 0) == 0; });
+    applyDebuggerData(*target_, *d);
+    stackKey_.reset();
 }
 
 std::optional<uint64_t> Engine::kernelPrcb() const {

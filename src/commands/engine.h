@@ -97,7 +97,15 @@ public:
     const StackWalk& currentStack();
     StackWalk walk(const CpuContext& ctx, size_t threadIndex);
     // Symbols changed (.reload, .sympath): stacks unwound with frame data must be redone.
-    void invalidateStacks() { stackKey_.reset(); }
+    // Kernel dumps also retry what needed nt's symbols (an encoded KDBG).
+    void invalidateStacks() {
+        stackKey_.reset();
+        refreshKernelFromSymbols();
+    }
+    // Windows 8+ keeps KdDebuggerDataBlock encoded: once nt's symbols name
+    // KiWaitNever, KiWaitAlways and KdpDataBlockEncoded, decode it and take
+    // the kernel base, list heads and processor contexts from it.
+    void refreshKernelFromSymbols();
 
     // TEB of the thread for the effective machine (32-bit TEB in the x86 view).
     uint64_t tebFor(size_t threadIndex) const;
@@ -179,5 +187,6 @@ void registerTypeCommands(Engine&);     // dt
 void registerSymbolPathCommands(Engine&);  // .sympath .symfix .reload !sym
 void registerKernelSystemCommands(Engine&);  // .bugcheck .cxr .trap !pcr !irql !running !vm !cpuinfo
 void registerKernelProcessCommands(Engine&);  // !process !thread .process .thread
+void registerKernelTssCommands(Engine&);  // .tss
 
 }  // namespace nt

@@ -73,6 +73,7 @@ std::string padRight(std::string s, size_t width) {
 
 std::string ticksText(const Kernel& k, std::optional<uint32_t> ticks) {
     if (!ticks) return "?";
+    if (*ticks == 0) return cpuTime(0);
     auto inc = k.timeIncrement();
     if (!inc) return std::to_string(*ticks) + " ticks";
     return cpuTime(uint64_t{*ticks} * *inc);
@@ -88,7 +89,8 @@ Kernel& kernelObjects(Engine& e, std::string_view command) {
     auto& s = e.commandState<KernelObjectsState>("kernel.objects");
     const types::TypeProvider* types = ntTypes(e);
     if (!s.kernel || s.types != types) {
-        s.kernel = std::make_shared<Kernel>(e.target().memory(), types, *e.target().kernel);
+        s.kernel = std::make_shared<Kernel>(e.target().memory(), types, *e.target().kernel,
+                                            e.target().machine == Machine::Unknown ? 0u : nt::pointerSize(e.target().machine));
         Engine* engine = &e;
         s.kernel->setSymbolResolver([engine](std::string_view name) -> std::optional<uint64_t> {
             return engine->symbols().resolve("nt!" + std::string(name));
@@ -136,7 +138,8 @@ std::string cpuTime(uint64_t t) {
 
 std::vector<std::string> processBlockLines(const ProcessInfo& p, bool is64) {
     std::vector<std::string> out;
-    std::string session = p.sessionId ? std::to_string(*p.sessionId) : (p.session && *p.session ? "?" : "none");
+    // "none": no session (System, Idle); "?": the session could not be read.
+    std::string session = p.sessionId ? std::to_string(*p.sessionId) : (p.session && *p.session == 0 ? "none" : "?");
     std::string ids = "SessionId: " + session + "  Cid: " + hexMin(p.pid, 4) + "    Peb: " + hexMin(p.peb, 8) +
                       "  ParentCid: " + hexMin(p.parentPid, 4);
     if (is64) {
@@ -171,6 +174,10 @@ nlohmann::json processJson(const ProcessInfo& p) {
             {"image", orNull(p.imageName)},
             {"create_time", orNull(p.createTime)},
             {"device_map", orNull(p.deviceMap)},
+            {"vad_root", orNull(p.vadRoot)},
+            {"vad_count", orNull(p.vadCount)},
+            {"private_pages", orNull(p.privatePages)},
+            {"commit_charge", orNull(p.commitCharge)},
             {"token", orNull(p.token)}};
 }
 
@@ -463,13 +470,23 @@ void renderProcess(Engine& e, Kernel& k, const ProcessInfo& p, unsigned flags, P
     for (const auto& l : processBlockLines(p, w)) out.line(l);
     if (flags & 1) {
         auto label = [](std::string l) { return "    " + padRight(std::move(l), 34); };
+        auto num = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : std::string("?"); };
+        if (p.vadRoot || p.vadCount)
+            out.line("    VadRoot " + ptrText(p.vadRoot, w) + " Vads " + num(p.vadCount) + " Clone " +
+                     (p.cloneRoot ? (*p.cloneRoot == 0 ? std::string("0") : std::string("?")) : std::string("?")) +
+                     " Private " + num(p.privatePages) + ". Modified " + num(p.modifiedPages) + ". Locked " +
+                     num(p.lockedPages) + ".");
         if (p.deviceMap) out.line("    DeviceMap " + addrPlain(*p.deviceMap, w));
         if (p.token) out.line(label("Token") + addrPlain(*p.token, w));
         if (p.createTime && *p.createTime && k.info().systemTime >= *p.createTime)
             out.line(label("ElapsedTime") + cpuTime(k.info().systemTime - *p.createTime));
         if (p.userTime) out.line(label("UserTime") + ticksText(k, p.userTime));
         if (p.kernelTime) out.line(label("KernelTime") + ticksText(k, p.kernelTime));
+        if (p.virtualSize) out.line(label("VirtualSize") + std::to_string(*p.virtualSize >> 20) + " Mb");
+        if (p.peakVirtualSize) out.line(label("PeakVirtualSize") + std::to_string(*p.peakVirtualSize >> 20) + " Mb");
         if (p.basePriority) out.line(label("BasePriority") + std::to_string(*p.basePriority));
+        if (p.commitCharge) out.line(label("CommitCharge") + std::to_string(*p.commitCharge));
+        if (p.job && *p.job) out.line(label("Job") + addrPlain(*p.job, w));
     }
     if (!(flags & 6)) return;
     out.line("");

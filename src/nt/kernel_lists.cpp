@@ -8,6 +8,8 @@ namespace nt {
 namespace {
 
 constexpr uint64_t kMaxOwnerTable = 4096;
+// Owner entries read per resources() call, all resources together.
+constexpr uint64_t kMaxOwnerEntries = uint64_t{1} << 20;
 
 }  // namespace
 
@@ -50,6 +52,7 @@ ResourceList Kernel::resources(size_t cap) const {
     }
     out.walk = walkList(mem_, *head, pointerSize(), cap);
     auto ownerSize = layout_.size("_OWNER_ENTRY");
+    uint64_t ownerBudget = kMaxOwnerEntries;
     for (uint64_t e : out.walk.entries) {
         ResourceInfo r;
         r.address = e - *linkOff;
@@ -71,8 +74,11 @@ ResourceList Kernel::resources(size_t cap) const {
         // OwnerTable[0].TableSize is the table's length; entries 1.. are owners.
         if (auto table = v.ptr("OwnerTable"); table && *table && ownerSize && *ownerSize) {
             auto size = view("_OWNER_ENTRY", *table).u("TableSize");
-            if (size && *size > 1 && *size <= kMaxOwnerTable) {
+            if (size && *size > 1 && *size <= kMaxOwnerTable && *size <= ownerBudget) {
+                ownerBudget -= *size;
                 for (uint64_t i = 1; i < *size; ++i) addOwner(view("_OWNER_ENTRY", *table + i * *ownerSize));
+            } else if (!size || *size > 1) {
+                r.ownerTableUnread = true;
             }
         }
         out.resources.push_back(std::move(r));

@@ -41,7 +41,7 @@ public:
     std::optional<uint64_t> ptr(std::string_view path) const;
     // A fixed char array (ImageFileName), up to its first NUL.
     std::optional<std::string> chars(std::string_view path) const;
-    // A _UNICODE_STRING field's text (at most 32 Ki characters).
+    // A _UNICODE_STRING field's text (at most kMaxNameChars characters).
     std::optional<std::string> unicodeString(std::string_view path) const;
 
 private:
@@ -53,8 +53,11 @@ private:
 
 // Little-endian unsigned read of 1, 2, 4 or 8 bytes.
 std::optional<uint64_t> readUnsigned(const Memory& mem, uint64_t addr, uint64_t size);
-// A _UNICODE_STRING at addr (Length, MaximumLength, Buffer).
-std::optional<std::string> readUnicodeString(const Memory& mem, uint64_t addr, unsigned ptrSize);
+// A _UNICODE_STRING at addr (Length, MaximumLength, Buffer), at most
+// maxChars characters (names are short; a hostile Length is not read whole).
+inline constexpr uint64_t kMaxNameChars = 2048;
+std::optional<std::string> readUnicodeString(const Memory& mem, uint64_t addr, unsigned ptrSize,
+                                             uint64_t maxChars = kMaxNameChars);
 
 // ---- lists ------------------------------------------------------------------
 
@@ -91,6 +94,9 @@ struct ProcessInfo {
     std::optional<uint32_t> kernelTime, userTime;  // Pcb ticks
     std::optional<int64_t> basePriority;
     std::optional<uint64_t> deviceMap, token;      // token: EX_FAST_REF with the count bits cleared
+    // Memory statistics (!process flag 1).
+    std::optional<uint64_t> vadRoot, vadCount, cloneRoot, privatePages, lockedPages, modifiedPages;
+    std::optional<uint64_t> commitCharge, virtualSize, peakVirtualSize, job;
 };
 
 struct ThreadInfo {
@@ -190,6 +196,7 @@ struct ResourceInfo {
     std::optional<uint64_t> flag, contentionCount, sharedWaiters, exclusiveWaiters;
     std::optional<uint64_t> sharedWaitersObject, exclusiveWaitersObject;
     std::vector<ResourceOwner> owners;
+    bool ownerTableUnread = false;  // OwnerTable present but not read (size not readable, damaged, or over budget)
     bool exclusive() const { return flag && (*flag & 0x80); }  // ResourceOwnedExclusive
 };
 
@@ -282,7 +289,8 @@ public:
     // when the type has it, else entries in use counted in the table pages
     // (nullopt when a page is missing or the page budget runs out).
     std::optional<uint64_t> handleCount(uint64_t handleTable, uint64_t* pageBudget = nullptr) const;
-    static constexpr uint64_t kMaxHandlePagesPerCall = 4096;  // a million handles
+    static constexpr uint64_t kMaxHandlePagesPerCall = 4096;   // a million handles
+    static constexpr uint64_t kMaxHandlePagesPerList = 65536;  // 256 MiB of handle tables
 
 private:
     StructView view(std::string_view type, uint64_t address) const { return StructView(mem_, layout_, type, address); }

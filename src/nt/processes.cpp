@@ -31,6 +31,18 @@ ProcessInfo Kernel::process(uint64_t eprocess, uint64_t* handlePages) const {
         const uint64_t refBits = is64() ? 0xf : 0x7;
         if (auto tok = v.ptr("Token")) p.token = *tok & ~refBits;
     }
+    // Windows 8+ keeps the VAD tree as an RTL_AVL_TREE (Root), older kernels as a plain pointer.
+    auto optional = [&](std::string_view path) { return v.has(path) ? v.u(path) : std::nullopt; };
+    p.vadRoot = v.has("VadRoot.Root") ? v.ptr("VadRoot.Root") : v.has("VadRoot") ? v.ptr("VadRoot") : std::nullopt;
+    p.cloneRoot = v.has("CloneRoot.Root") ? v.ptr("CloneRoot.Root") : v.has("CloneRoot") ? v.ptr("CloneRoot") : std::nullopt;
+    p.vadCount = optional("VadCount");
+    p.privatePages = optional("NumberOfPrivatePages");
+    p.lockedPages = optional("NumberOfLockedPages");
+    p.modifiedPages = optional("ModifiedPageCount");
+    p.commitCharge = optional("CommitCharge");
+    p.virtualSize = optional("VirtualSize");
+    p.peakVirtualSize = optional("PeakVirtualSize");
+    if (v.has("Job")) p.job = v.ptr("Job");
     p.threadListHead = v.fieldAddress("ThreadListHead");
     if (!p.threadListHead && v.has("Pcb.ThreadListHead")) p.threadListHead = v.fieldAddress("Pcb.ThreadListHead");
 
@@ -67,6 +79,10 @@ ProcessList Kernel::processes(size_t cap, uint64_t* handlePages) const {
     }
     out.walk = walkList(mem_, *head, pointerSize(), cap);
     out.processes.reserve(out.walk.entries.size());
+    // One handle-page budget for the whole list: a per-process budget times
+    // a capped list of hostile processes would still be unbounded in practice.
+    uint64_t shared = kMaxHandlePagesPerList;
+    if (!handlePages) handlePages = &shared;
     for (uint64_t e : out.walk.entries) out.processes.push_back(process(e - *linkOff, handlePages));
     return out;
 }

@@ -26,14 +26,14 @@ std::optional<uint64_t> readUnsigned(const Memory& mem, uint64_t addr, uint64_t 
     }
 }
 
-std::optional<std::string> readUnicodeString(const Memory& mem, uint64_t addr, unsigned ptrSize) {
+std::optional<std::string> readUnicodeString(const Memory& mem, uint64_t addr, unsigned ptrSize, uint64_t maxChars) {
     auto len = mem.readValue<uint16_t>(addr);
     auto buf = mem.readPointer(addr + ptrSize, ptrSize);  // Buffer follows Length/MaximumLength (+ padding)
     if (!len || !buf) return std::nullopt;
     if (*len == 0) return std::string();
     if (*buf == 0) return std::nullopt;
-    uint64_t units = *len / 2;
-    std::vector<uint8_t> raw(static_cast<size_t>(units) * 2);  // Length is 16-bit: at most 64 KiB
+    uint64_t units = std::min<uint64_t>(*len / 2, maxChars);
+    std::vector<uint8_t> raw(static_cast<size_t>(units) * 2);  // Length is 16-bit: at most 64 KiB anyway
     if (!mem.readExact(*buf, raw)) return std::nullopt;
     return utf16ToUtf8(raw.data(), units);
 }

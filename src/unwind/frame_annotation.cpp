@@ -57,12 +57,16 @@ std::string fpoAnnotation(const StackFrame& frame, const FpoAnnotationExtras& ex
         case Type::Trap:
             if (extras.trapFrame) return fmt::format("(FPO: {} TrapFrame @ {:08x})", counts(d, false), *extras.trapFrame);
             return fmt::format("(FPO: {})", counts(d, false));
-        case Type::Tss:
-            // TODO: the selector comes from the task gate (the TSS the
-            // double fault switched to); kv must supply it. Without it the
+        case Type::Tss: {
+            // The selector is the previous task's: the Backlink of the TSS
+            // the task gate switched to (KPCR.TSS), which the walker read
+            // when it left the frame (StackFrame::taskGate). Without it the
             // selector is left out rather than invented.
-            if (extras.taskGate) return fmt::format("(FPO: TaskGate {:x}:0)", *extras.taskGate);
+            std::optional<uint32_t> selector = extras.taskGate;
+            if (!selector && frame.taskGate) selector = *frame.taskGate;
+            if (selector) return fmt::format("(FPO: TaskGate {:x}:0)", *selector);
             return "(FPO: TaskGate)";
+        }
         case Type::Fpo:
         case Type::FrameData:
             break;

@@ -113,6 +113,7 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
             f.returnAddress = step->caller.ip();
             f.isMachineFrame = step->machineFrame;
             f.frameData = step->frameData;
+            f.taskGate = step->taskGate;
         }
         if (m == Machine::X86) {
             // Args to Child: the 4 dwords above the saved ebp and return
@@ -120,10 +121,14 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
             // frame data unwound a frame that has no frame pointer.
             uint64_t ebp = f.fp & 0xffffffff;
             uint64_t argsAt = ebp + 8;
+            // A task-gate frame's ebp is the new task's (0 in KiTrap08's TSS):
+            // WinDbg still reads its args at ebp+8 (seed 002: the real-mode
+            // vectors at linear 8).
+            bool taskGate = step && step->taskGate;
             bool viaRecord = step && step->trust == FrameTrust::UnwindInfo && step->frameData &&
-                             step->frameData->type != X86FrameData::Type::Standard;
+                             step->frameData->type != X86FrameData::Type::Standard && !taskGate;
             if (viaRecord) argsAt = step->caller.sp() & 0xffffffff;
-            if (viaRecord || ebp >= (f.sp & 0xffffffff)) {
+            if (viaRecord || taskGate || ebp >= (f.sp & 0xffffffff)) {
                 for (unsigned k = 0; k < 4; ++k) {
                     if (auto v = mem.readValue<uint32_t>(argsAt + 4 * k)) {
                         f.args[k] = *v;

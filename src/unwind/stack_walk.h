@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,17 @@ struct StackFrame {
     // x86: the frame data (FPO / FrameData / STACK WIN) that unwound this
     // frame to its caller, for kv's "(FPO: ...)" annotation.
     std::optional<X86FrameData> frameData;
+    // x86: a task-gate frame (FRAME_TSS) was left through this TSS selector
+    // (the current TSS's Backlink): kv's "(FPO: TaskGate 28:0)".
+    std::optional<uint16_t> taskGate;
+};
+
+// x86 kernels: the task a task gate interrupted (the double fault handler
+// runs as its own task): the selector of the previous task's TSS and the
+// registers that TSS saved.
+struct X86TaskLink {
+    uint16_t selector = 0;
+    CpuContext context;
 };
 
 struct StackWalk {
@@ -62,6 +74,9 @@ struct WalkOptions {
     // Procedure frames from PDBs (S_FRAMEPROC): x64 frames of modules whose
     // image (and .pdata) is missing; nullptr = none.
     ProcedureFrameSource* procedureFrames = nullptr;
+    // x86 kernel dumps: the previous task of the processor being walked
+    // (KPCR.TSS -> Backlink -> GDT -> KTSS); empty = no task switching.
+    std::function<std::optional<X86TaskLink>()> x86PreviousTask;
 };
 
 // An x64 context in compatibility mode (CS 0x23: a WoW64 thread in 32-bit

@@ -16,6 +16,7 @@ struct Step {
     FrameTrust trust = FrameTrust::UnwindInfo;
     bool machineFrame = false;  // the step popped a machine (trap/exception) frame
     std::optional<X86FrameData> frameData;  // x86: the FPO/FrameData record covering the callee
+    std::optional<uint16_t> taskGate;       // x86: left a FRAME_TSS frame through this TSS selector
 };
 
 enum class StepError {

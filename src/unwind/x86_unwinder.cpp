@@ -182,6 +182,19 @@ std::optional<Step> stepX86(WalkEnv& env, const CpuContext& ctx, bool firstFrame
         // A return address may follow a call that ends its function: look up the call itself.
         uint64_t at = ctx.ip() & 0xffffffff;
         hit = env.opts.x86FrameData->x86FrameDataAt(firstFrame || at == 0 ? at : at - 1);
+        // A FRAME_TSS function (KiTrap08) was entered by a task switch: its
+        // caller is the interrupted task, whose registers its TSS saved.
+        if (hit && hit->data.type == X86FrameData::Type::Tss && env.opts.x86PreviousTask) {
+            if (auto link = env.opts.x86PreviousTask()) {
+                Step s;
+                s.caller = link->context;
+                s.trust = FrameTrust::UnwindInfo;
+                s.frameData = hit->data;
+                s.taskGate = link->selector;
+                err = StepError::None;
+                return s;
+            }
+        }
         if (hit) {
             if (auto s = stepX86FrameData(env, ctx, firstFrame, hit->data, hit->moduleBase)) {
                 err = StepError::None;

@@ -6,6 +6,14 @@
 //
 //   ntriage_sweep [--truncations N] [--mutants M] [--seed S] [--time-ms T] FILE|DIR...
 //
+// Kernel dumps (PAGEDUMP/PAGEDU64) get the kernel command set instead of the
+// user one, and with --synthetic-kernel-dumps ISF two dumps of the synthetic
+// kernel-dump builder (tests/support/kdump_builder: a bitmap and a full dump
+// of a small NT world) join the inputs. --kernel-only keeps only kernel
+// dumps; --kernel-symbols DIR puts DIR (e.g. the corpus's jpcert-isf) on the
+// symbol path of kernel-dump runs (offline), so that the NT object model
+// runs over the damaged memory too.
+//
 // Prints one summary line; exits 1 when anything was found.
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -20,8 +29,11 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -30,12 +42,18 @@
 #include "dump/open_dump.h"
 #include "isf/isf_file.h"
 #include "pdb/pdb_file.h"
+#if NTRIAGE_SWEEP_KDUMP_BUILDER
+#include "support/kdump_builder/kdump_builder.h"
+#endif
 
 namespace {
 
 enum Outcome : int { kOpened = 0, kCleanError = 3 };
 
 constexpr const char* kUserCommands = "vertarget; ~*k; lm; r; db @$ip; ~*kv; .exr -1; !teb; !peb; u @$ip";
+constexpr const char* kKernelCommands = "vertarget; .bugcheck; lm; r; k; db @$ip; !pcr; !running; !vm";
+// Added to the kernel set when the engine has them (they are newer).
+constexpr const char* kKernelObjectCommands[] = {"!process 0 0", "!thread"};
 
 long rssKiB() {
     std::ifstream f("/proc/self/statm");
@@ -93,23 +111,52 @@ void exerciseSymbolFile(const std::vector<uint8_t>& bytes) {
     }
 }
 
+bool isKernelDump(const std::vector<uint8_t>& b) { return startsWith(b, "PAGEDUMP") || startsWith(b, "PAGEDU64"); }
+
 bool isSymbolFile(const std::vector<uint8_t>& b, const std::string& name) {
     auto endsWith = [&](std::string_view s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
     return endsWith(".pdb") || endsWith(".sym") || endsWith(".syms") || endsWith(".json") || endsWith(".json.xz") ||
            startsWith(b, "Microsoft C/C++ MSF 7.00") || startsWith(b, "MODULE ");
 }
 
+enum class Kind { Dump, KernelDump, SymbolFile };
+
+// What a run does with the input beyond its kind.
+struct RunConfig {
+    std::string kernelSymbolPath;  // empty: no symbols for kernel dumps
+};
+
+std::string kernelCommandLine(const nt::Engine& engine) {
+    std::string line = kKernelCommands;
+    for (const char* c : kKernelObjectCommands) {
+        std::string_view name(c);
+        name = name.substr(0, name.find(' '));
+        if (engine.commands().count(std::string(name))) line += std::string("; ") + c;
+    }
+    return line;
+}
+
 // Runs in the child: open the bytes, run the commands, report peak growth.
-[[noreturn]] void child(const std::vector<uint8_t>& bytes, bool symbolFile, int reportFd) {
+[[noreturn]] void child(const std::vector<uint8_t>& bytes, Kind kind, const RunConfig& config, int reportFd) {
     long before = rssKiB();
     int status = kOpened;
     try {
-        if (symbolFile) {
+        if (kind == Kind::SymbolFile) {
             exerciseSymbolFile(bytes);
         } else {
             auto target = nt::openDumpBytes(nt::Bytes(bytes.data(), bytes.size()), "sweep");
             nt::Engine engine(std::move(target));
-            for (auto& out : engine.runLine(kUserCommands))
+            std::string line = kUserCommands;
+            if (kind == Kind::KernelDump) {
+                line = kernelCommandLine(engine);
+                if (!config.kernelSymbolPath.empty()) {
+                    auto options = engine.symbols().locatorOptions();
+                    options.offline = true;  // never a download from a sweep
+                    engine.symbols().setLocatorOptions(options);
+                    engine.symbols().setSymbolPath(config.kernelSymbolPath);
+                }
+            }
+            for (auto& out : engine.runLine(line))
                 (void)out.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         }
     } catch (const nt::FormatError&) {
@@ -128,9 +175,21 @@ struct Totals {
     std::string worstFile;
     double worstSeconds = 0;
     bool verbose = false;
+    std::string saveDir;  // where the inputs of crashes and timeouts are written (empty: nowhere)
+    long saved = 0;
 };
 
-void runOne(const std::vector<uint8_t>& bytes, bool symbolFile, const std::string& label, int timeMs, Totals& t) {
+// Keeps the input of a finding for reproduction and minimisation.
+void saveFinding(const std::vector<uint8_t>& bytes, const char* what, Totals& t) {
+    if (t.saveDir.empty()) return;
+    std::filesystem::create_directories(t.saveDir);
+    std::string path = t.saveDir + "/" + what + "-" + std::to_string(t.saved++) + ".bin";
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<long>(bytes.size()));
+    std::fprintf(stderr, "  saved as %s\n", path.c_str());
+}
+
+void runOne(const std::vector<uint8_t>& bytes, Kind kind, const RunConfig& config, const std::string& label, int timeMs,
+            Totals& t) {
     int fds[2];
     if (pipe(fds) != 0) return;
     auto start = std::chrono::steady_clock::now();
@@ -145,7 +204,7 @@ void runOne(const std::vector<uint8_t>& bytes, bool symbolFile, const std::strin
         as.rlim_cur = as.rlim_max = (4 * bytes.size() + (1ull << 30));
         setrlimit(RLIMIT_AS, &as);
 #endif
-        child(bytes, symbolFile, fds[1]);
+        child(bytes, kind, config, fds[1]);
     }
     close(fds[1]);
     int status = 0;
@@ -171,11 +230,13 @@ void runOne(const std::vector<uint8_t>& bytes, bool symbolFile, const std::strin
     if (timedOut) {
         ++t.timeouts;
         std::fprintf(stderr, "TIMEOUT %s\n", label.c_str());
+        saveFinding(bytes, "timeout", t);
         return;
     }
     if (WIFSIGNALED(status) || !WIFEXITED(status) || (WEXITSTATUS(status) != kOpened && WEXITSTATUS(status) != kCleanError)) {
         ++t.crashes;
         std::fprintf(stderr, "CRASH %s (status 0x%x)\n", label.c_str(), status);
+        saveFinding(bytes, "crash", t);
         return;
     }
     if (WEXITSTATUS(status) == kOpened) ++t.opened;
@@ -202,6 +263,80 @@ std::vector<uint8_t> readFile(const std::string& p) {
     return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
+uint64_t fnv1a(std::string_view s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
+    return h;
+}
+
+// A private directory removed (with its contents) at exit.
+class TempDir {
+public:
+    TempDir() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "ntriage-sweep-XXXXXX").string();
+        if (mkdtemp(tmpl.data())) path_ = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Two dumps of a small synthetic NT world (a few processes with waiting
+// threads, a driver, a bugcheck on processor 0): a bitmap (5) and a full
+// (1) dump, whose page tables, lists and objects the mutants then damage.
+// Empty (with a note) when the builder is not linked or the ISF is absent.
+std::vector<std::string> writeSyntheticKernelDumps(const std::string& isf, const std::filesystem::path& dir) {
+#if NTRIAGE_SWEEP_KDUMP_BUILDER
+    namespace kd = nt::test::kdump;
+    if (dir.empty() || !std::filesystem::is_regular_file(isf)) {
+        std::printf("synthetic kernel dumps skipped: ISF %s absent\n", isf.c_str());
+        return {};
+    }
+    kd::NtWorldBuilder w(isf);
+    uint64_t smss = w.addProcess("smss.exe", 0x1a0, 4);
+    uint64_t app = w.addProcess(kd::ProcessSpec{"contoso.exe", 0xa50, 0x1a0, 1, 0});
+    uint64_t crashing = 0;
+    for (uint64_t process : {smss, app}) {
+        for (unsigned i = 0; i < 2; ++i) {
+            kd::ThreadSpec s;
+            s.tid = (process == app ? 0xa54 : 0x1a4) + 4 * i;
+            s.state = i == 0 && process == app ? kd::Running : kd::Waiting;
+            s.waitReason = 6;  // UserRequest
+            s.waitMode = kd::UserMode;
+            kd::ThreadInfo ti = w.addThread(process, s);
+            if (s.state == kd::Running) crashing = ti.ethread;
+            else w.waitOn(ti.ethread, {w.addEvent(true, false), w.addSemaphore(4, 0)});
+        }
+    }
+    w.addDriver("amdppm.sys", 0xfffff8048b580000ull, 0x3b000, 0x5f3d1c2a);
+    w.setCurrentThread(0, crashing);
+    nt::CpuContext c(nt::Machine::Amd64);
+    c.set(nt::Reg::Rip, w.kernBase() + 0x1000);
+    c.set(nt::Reg::Rsp, w.thread(crashing).stackBase - 0x100);
+    w.setContext(c, 0);
+    w.setBugcheck(0x1000007e, {0xffffffffc0000005ull, w.kernBase() + 0x1000, 0, 0});
+    std::vector<std::string> out;
+    for (auto [type, name] : {std::pair<uint32_t, const char*>{kd::kBitmapFull, "synthetic-bitmap.dmp"},
+                              std::pair<uint32_t, const char*>{kd::kFull, "synthetic-full.dmp"}}) {
+        std::string path = (dir / name).string();
+        w.buildFile(path, type);
+        out.push_back(path);
+    }
+    return out;
+#else
+    (void)dir;
+    std::printf("synthetic kernel dumps skipped: built without the kernel-dump builder (ISF %s)\n", isf.c_str());
+    return {};
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -209,7 +344,10 @@ int main(int argc, char** argv) {
     unsigned seed = 1;
     uint64_t maxFileBytes = 64ull << 20;
     std::vector<std::string> files;
-    bool verbose = false;
+    bool verbose = false, kernelOnly = false;
+    std::string syntheticIsf;
+    RunConfig config;
+    Totals t;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -219,6 +357,10 @@ int main(int argc, char** argv) {
         else if (a == "--time-ms") timeMs = std::stoi(next());
         else if (a == "--max-file-mb") maxFileBytes = std::stoull(next()) << 20;
         else if (a == "--verbose") verbose = true;
+        else if (a == "--kernel-only") kernelOnly = true;
+        else if (a == "--kernel-symbols") config.kernelSymbolPath = next();
+        else if (a == "--synthetic-kernel-dumps") syntheticIsf = next();
+        else if (a == "--save-findings") t.saveDir = next();
         else if (std::filesystem::is_directory(a)) {
             for (auto& e : std::filesystem::recursive_directory_iterator(a))
                 if (e.is_regular_file()) files.push_back(e.path().string());
@@ -227,18 +369,34 @@ int main(int argc, char** argv) {
         }
     }
     std::sort(files.begin(), files.end());
-    Totals t;
+    std::optional<TempDir> synthetic;
+    if (!syntheticIsf.empty()) {
+        synthetic.emplace();
+        try {
+            auto made = writeSyntheticKernelDumps(syntheticIsf, synthetic->path());
+            files.insert(files.end(), made.begin(), made.end());
+        } catch (const std::exception& e) {
+            std::printf("synthetic kernel dumps skipped: the builder failed: %s\n", e.what());
+        }
+    }
     t.verbose = verbose;
-    std::mt19937_64 rng(seed);
+    long kernelFiles = 0;
     for (const auto& f : files) {
         std::vector<uint8_t> orig = readFile(f);
         if (orig.size() > maxFileBytes) continue;
-        bool sym = isSymbolFile(orig, f);
-        runOne(orig, sym, f, timeMs, t);
+        // The kind (and so the command set) is the original file's: a
+        // mutant with a damaged magic still gets the kernel commands.
+        Kind kind = isSymbolFile(orig, f) ? Kind::SymbolFile : isKernelDump(orig) ? Kind::KernelDump : Kind::Dump;
+        if (kernelOnly && kind != Kind::KernelDump) continue;
+        if (kind == Kind::KernelDump) ++kernelFiles;
+        // One generator per file, seeded by the seed and the file's name:
+        // a mutant's label reproduces it whatever other files are swept.
+        std::mt19937_64 rng(seed ^ fnv1a(std::filesystem::path(f).filename().string()));
+        runOne(orig, kind, config, f, timeMs, t);
         for (int k = 1; k <= truncations && !orig.empty(); ++k) {
             size_t cut = orig.size() * static_cast<size_t>(k - 1) / static_cast<size_t>(truncations);
             std::vector<uint8_t> v(orig.begin(), orig.begin() + static_cast<long>(cut));
-            runOne(v, sym, f + " truncated at " + std::to_string(cut), timeMs, t);
+            runOne(v, kind, config, f + " truncated at " + std::to_string(cut), timeMs, t);
         }
         for (int k = 0; k < mutants && !orig.empty(); ++k) {
             std::vector<uint8_t> v = orig;
@@ -249,12 +407,13 @@ int main(int argc, char** argv) {
                 size_t at = rng() % span;
                 v[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
             }
-            runOne(v, sym, f + " mutant " + std::to_string(k) + " (seed " + std::to_string(seed) + ")", timeMs, t);
+            runOne(v, kind, config, f + " mutant " + std::to_string(k) + " (seed " + std::to_string(seed) + ")", timeMs,
+                   t);
         }
     }
     std::printf("sweep: %ld runs, %ld opened, %ld clean errors, %ld crashes, %ld timeouts, %ld over memory budget; "
-                "slowest run %.3f s; worst peak growth %.1f MiB (%s)\n",
+                "slowest run %.3f s; worst peak growth %.1f MiB (%s); %ld kernel dump files\n",
                 t.runs, t.opened, t.clean, t.crashes, t.timeouts, t.overBudget, t.worstSeconds,
-                t.worstGrowthKiB / 1024.0, t.worstFile.c_str());
+                t.worstGrowthKiB / 1024.0, t.worstFile.c_str(), kernelFiles);
     return (t.crashes || t.timeouts || t.overBudget) ? 1 : 0;
 }

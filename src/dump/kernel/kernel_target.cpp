@@ -1,6 +1,7 @@
 #include "dump/kernel/kernel_target.h"
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include <fmt/format.h>
@@ -225,6 +226,16 @@ void readKernelDump(Bytes b, KernelDumpTarget& t) {
         if (cpu < std::max<uint32_t>(h.numberProcessors, 1)) k.bugcheckProcessor = cpu;
         if (k.kdbg.kiProcessorBlock)
             k.storedPrcb = t.stored.readPointer(k.kdbg.kiProcessorBlock + uint64_t(cpu) * p, p).value_or(0);
+        // Where the PRCB array is not stored (the ARM small dump), the PRCB
+        // copy is also one of the data blocks, byte for byte: that block's
+        // address is the PRCB's.
+        if (!k.storedPrcb && !tr->prcb.empty())
+            for (const auto& blk : tr->blocks)
+                if (blk.bytes.size() == tr->prcb.size() &&
+                    std::memcmp(blk.bytes.data(), tr->prcb.data(), blk.bytes.size()) == 0) {
+                    k.storedPrcb = blk.address;
+                    break;
+                }
         if (k.kdbg.offsetPrcbCurrentThread)
             k.storedThread = w ? tr->prcb.getOr<uint64_t>(k.kdbg.offsetPrcbCurrentThread, 0)
                                : tr->prcb.getOr<uint32_t>(k.kdbg.offsetPrcbCurrentThread, 0);
@@ -303,30 +314,57 @@ void readKernelDump(Bytes b, KernelDumpTarget& t) {
     if (k.bugcheckProcessor >= t.threads.size()) k.bugcheckProcessor = 0;
     if (!context.empty())
         if (auto ctx = CpuContext::parse(t.machine, context)) t.threads[k.bugcheckProcessor].context = *ctx;
-    // The other processors' contexts: KPRCB.ProcessorState.ContextFrame.
-    if (k.kdbg.kiProcessorBlock && k.kdbg.offsetPrcbProcStateContext) {
-        unsigned p = w ? 8 : 4;
-        for (uint32_t i = 0; i < t.threads.size(); ++i) {
-            if (i == k.bugcheckProcessor) continue;
-            auto prcb = t.memory().readPointer(k.kdbg.kiProcessorBlock + uint64_t(i) * p, p);
-            if (!prcb || !*prcb) continue;
-            std::vector<uint8_t> raw(t.machine == Machine::Amd64 ? CpuContext::kAmd64Size
-                                     : t.machine == Machine::X86 ? CpuContext::kX86Size
-                                     : t.machine == Machine::Arm64 ? CpuContext::kArm64Size
-                                                                   : CpuContext::kArmSize);
-            if (!t.memory().readExact(*prcb + k.kdbg.offsetPrcbProcStateContext, raw)) continue;
-            if (auto ctx = CpuContext::parse(t.machine, Bytes(raw.data(), raw.size())); ctx && ctx->ip())
-                t.threads[i].context = *ctx;
-        }
-    }
     if (exception) {
         ExceptionInfo x = exceptionOf(*exception);
         x.threadId = k.bugcheckProcessor;
         t.exception = x;
     }
     for (const auto& wmsg : t.dump->warnings()) k.notes.push_back(wmsg);
+    KdDebuggerData kd = k.kdbg;
     t.kernel = std::move(k);
+    if (kd.present) applyDebuggerData(t, kd);
     t.finalize();
+}
+
+void applyDebuggerData(Target& t, const KdDebuggerData& d) {
+    if (!t.kernel) return;
+    KernelInfo& k = *t.kernel;
+    k.kdbg = d;
+    if (!k.kernelBase) k.kernelBase = d.kernBase;
+    if (!k.psActiveProcessHead) k.psActiveProcessHead = d.psActiveProcessHead;
+    if (!k.psLoadedModuleList) k.psLoadedModuleList = d.psLoadedModuleList;
+    if (!d.kiProcessorBlock || !d.offsetPrcbProcStateContext) return;
+    // Each processor's context: KPRCB.ProcessorState.ContextFrame, saved by
+    // the bugcheck (the crashing processor) or the freeze IPI (the others).
+    bool w = is64(t.machine);
+    unsigned p = w ? 8 : 4;
+    size_t size = t.machine == Machine::Amd64 ? CpuContext::kAmd64Size
+                  : t.machine == Machine::X86 ? CpuContext::kX86Size
+                  : t.machine == Machine::Arm64 ? CpuContext::kArm64Size
+                                                : CpuContext::kArmSize;
+    std::optional<CpuContext> header = k.bugcheckProcessor < t.threads.size() ? t.threads[k.bugcheckProcessor].context
+                                                                              : std::nullopt;
+    std::vector<std::optional<CpuContext>> saved(t.threads.size());
+    for (uint32_t i = 0; i < t.threads.size(); ++i) {
+        auto prcb = t.memory().readPointer(d.kiProcessorBlock + uint64_t(i) * p, p);
+        if (!prcb || !*prcb) continue;
+        std::vector<uint8_t> raw(size);
+        if (!t.memory().readExact(*prcb + d.offsetPrcbProcStateContext, raw)) continue;
+        if (auto ctx = CpuContext::parse(t.machine, Bytes(raw.data(), raw.size())); ctx && ctx->ip()) saved[i] = *ctx;
+    }
+    // Full dumps do not say which processor bugchecked: the one whose saved
+    // context is the header's (same ip and sp).
+    if (header && !k.smallDump)
+        for (uint32_t i = 0; i < saved.size(); ++i)
+            if (saved[i] && saved[i]->ip() == header->ip() && saved[i]->sp() == header->sp() && i != k.bugcheckProcessor) {
+                t.threads[i].context = header;
+                t.threads[k.bugcheckProcessor].context.reset();
+                k.bugcheckProcessor = i;
+                if (t.exception) t.exception->threadId = i;
+                break;
+            }
+    for (uint32_t i = 0; i < saved.size(); ++i)
+        if (i != k.bugcheckProcessor && saved[i]) t.threads[i].context = saved[i];
 }
 
 }  // namespace nt

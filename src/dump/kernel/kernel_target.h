@@ -33,6 +33,11 @@ private:
 // Fills t from a PAGEDUMP/PAGEDU64 file. Throws FormatError for a damaged header.
 void readKernelDump(Bytes file, KernelDumpTarget& t);
 
+// Takes a (possibly late: decoded once nt's symbols are known) debugger data
+// block into t.kernel: kernel base and list heads when unknown, and every
+// processor's context from its KPRCB.
+void applyDebuggerData(Target& t, const KdDebuggerData& d);
+
 // WinDbg's module name for a driver file: the kernel is "nt", the HAL "hal",
 // others the file name without extension.
 std::string kernelModuleName(std::string_view fileName);

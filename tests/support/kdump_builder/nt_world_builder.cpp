@@ -582,14 +582,15 @@ void NtWorldBuilder::writeKdbg() {
     p16(kdbg::kGdtTss, 0x40);
     kdbgClear_ = b;
     if (opt_.encodeKdbg) {
-        // Inverse of the decoding debuggers apply (Volatility's KDBG decode):
-        //   w = bswap(rol(e ^ KiWaitNever, KiWaitNever & 0xff) ^ block) ^ KiWaitAlways
+        // Inverse of the decoding debuggers apply (Volatility 2's decode_kdbg):
+        //   w = bswap(rol(e ^ KiWaitNever, KiWaitNever & 0xff) ^ &KdpDataBlockEncoded) ^ KiWaitAlways
         const uint64_t never = opt_.kiWaitNever, always = opt_.kiWaitAlways;
+        const uint64_t salt = symbol("KdpDataBlockEncoded") | 0xffff000000000000ull;
         const unsigned rot = static_cast<unsigned>(never & 0xff) % 64;
         for (size_t off = 0; off + 8 <= b.size(); off += 8) {
             uint64_t w;
             std::memcpy(&w, b.data() + off, 8);
-            uint64_t e = __builtin_bswap64(w ^ always) ^ va;
+            uint64_t e = __builtin_bswap64(w ^ always) ^ salt;
             e = rot ? (e >> rot) | (e << (64 - rot)) : e;
             e ^= never;
             std::memcpy(b.data() + off, &e, 8);
@@ -598,6 +599,8 @@ void NtWorldBuilder::writeKdbg() {
         kernel_->ensureMapped(symbol("KiWaitAlways"), 8);
         kernel_->writeU64(symbol("KiWaitNever"), never);
         kernel_->writeU64(symbol("KiWaitAlways"), always);
+        kernel_->ensureMapped(symbol("KdpDataBlockEncoded"), 1);
+        kernel_->write(symbol("KdpDataBlockEncoded"), std::vector<uint8_t>{1});
     }
     kernel_->write(va, b);
 }

@@ -6,11 +6,14 @@
 // read from the file at the ISF offsets).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "base/format.h"
 #include "commands/engine.h"
 #include "commands/kernel_process_commands.h"
 #include "dump/open_dump.h"
 #include "isf/isf_file.h"
+#include "memory/range_memory.h"
 #include "support/kdump_builder/nt_world_builder.h"
 #include "support/test_support.h"
 
@@ -237,6 +240,60 @@ TEST_F(KernelProcessCommands, RealSmallDump) {
               "THREAD ffffc08bde9e1640  Cid 0004.0108  Teb: 0000000000000000 Win32Thread: 0000000000000000 RUNNING on processor 0\n");
     EXPECT_EQ(t.json["thread"]["context_switches"], 408);
     EXPECT_EQ(t.json["thread"]["state_name"], "Running");
+}
+
+// A kernel "dump" whose memory is one long chain of list links: every
+// 16-byte slot's Flink points to the next slot and the last back to the
+// first (never to the head). Every process's thread list runs into the same
+// chain. The walks must stop (cycle guard, caps, the per-command budget)
+// and say so.
+class ChainTarget : public Target {
+public:
+    const Memory& memory() const override { return mem; }
+    RangeMemory mem;
+    std::vector<uint8_t> bytes;
+};
+
+TEST(KernelProcessHostile, EndlessListsStop) {
+    std::string isfPath = test::corpusFile(kIsf);
+    if (isfPath.empty()) GTEST_SKIP() << "corpus file not found: " << kIsf;
+    constexpr uint64_t kBase = 0xffffc08b00000000ull, kSlots = 4096;
+    auto t = std::make_unique<ChainTarget>();
+    t->machine = Machine::Amd64;
+    t->bytes.resize(kSlots * 16 + 0x1000);
+    for (uint64_t i = 0; i < kSlots; ++i) {
+        uint64_t next = kBase + 0x1000 + ((i + 1) % kSlots) * 16;
+        std::memcpy(&t->bytes[0x1000 + i * 16], &next, 8);
+        std::memcpy(&t->bytes[0x1000 + i * 16 + 8], &next, 8);
+    }
+    uint64_t first = kBase + 0x1000;
+    std::memcpy(&t->bytes[0], &first, 8);  // the head at kBase points into the chain
+    t->mem.add(kBase, Bytes(t->bytes.data(), t->bytes.size()));
+    t->mem.finalize();
+    KernelInfo k;
+    k.psActiveProcessHead = kBase;
+    k.paging = PagingMode::X64;
+    k.numberProcessors = 1;
+    t->kernel = k;
+    t->finalize();
+    Engine e(std::move(t));
+    e.addTypeSource("nt", std::shared_ptr<const types::TypeProvider>(isf::IsfFile::open(isfPath)));
+
+    Output o = e.execute("!process 0 0");
+    auto l = lines(o.text);
+    EXPECT_EQ(l[0], "**** NT ACTIVE PROCESS DUMP ****");
+    EXPECT_NE(l[1].find("loops back on itself"), std::string::npos) << l[1];
+    EXPECT_EQ(o.json["processes"].size(), kSlots);
+
+    Output t2 = e.execute("!process 0 2");
+    size_t threadLines = 0;
+    bool stopped = false;
+    for (const auto& line : lines(t2.text)) {
+        if (line.rfind("        THREAD ", 0) == 0) ++threadLines;
+        if (line.rfind("Thread lists not walked", 0) == 0) stopped = true;
+    }
+    EXPECT_TRUE(stopped);
+    EXPECT_LE(threadLines, size_t{1} << 17);
 }
 
 }  // namespace

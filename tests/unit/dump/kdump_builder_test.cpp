@@ -585,6 +585,8 @@ TEST(KdumpBuilderNtWorld, EncodedKdbgDecodesTheWindowsWay) {
     auto enc = k.read(va, 0x380);
     uint64_t never = k.readU64(w.symbol("KiWaitNever")), always = k.readU64(w.symbol("KiWaitAlways"));
     EXPECT_EQ(never, o.kiWaitNever);
+    // The salt is the address of KdpDataBlockEncoded (Volatility 2's decode_kdbg).
+    const uint64_t salt = w.symbol("KdpDataBlockEncoded") | 0xffff000000000000ull;
     // Decode by hand (Volatility's algorithm): the tag and KernBase come back.
     auto word = [&](size_t off) {
         uint64_t e;
@@ -592,13 +594,13 @@ TEST(KdumpBuilderNtWorld, EncodedKdbgDecodesTheWindowsWay) {
         uint64_t t = e ^ never;
         unsigned r = static_cast<unsigned>(never & 0xff) % 64;
         t = r ? (t << r) | (t >> (64 - r)) : t;
-        return __builtin_bswap64(t ^ va) ^ always;
+        return __builtin_bswap64(t ^ salt) ^ always;
     };
     EXPECT_EQ(word(0x10) & 0xffffffffu, 0x4742444bu);
     EXPECT_EQ(word(0x18), w.kernBase());
     EXPECT_NE(k.readU32(va + 0x10), 0x4742444bu);
     // The project's decoder agrees.
-    auto dec = nt::kdbg::decode(nt::Bytes(enc.data(), enc.size()), va, never, always);
+    auto dec = nt::kdbg::decode(nt::Bytes(enc.data(), enc.size()), salt, never, always);
     auto parsed = nt::kdbg::parse(nt::Bytes(dec.data(), dec.size()), va);
     ASSERT_TRUE(parsed);
     EXPECT_EQ(parsed->kernBase, w.kernBase());

@@ -91,6 +91,20 @@ TEST(NtTriage, StoredProcessDecodes) {
     EXPECT_EQ(p.dirBase, 0x1ad000u);
     EXPECT_FALSE(p.handleCount);  // the handle table is not in a small dump
     EXPECT_EQ(p.threadListHead, kProcess + 0x5e0);
+    // Memory statistics (python3 at EPROCESS+0x7d8 VadRoot, +0x7e8 VadCount,
+    // +0x4f8 NumberOfPrivatePages, +0x500 NumberOfLockedPages, +0x7d0
+    // ModifiedPageCount, +0x648 CommitCharge, +0x498 VirtualSize, +0x588
+    // DeviceMap, +0x4b8 Token = ffffad0ec106550e with its 4 reference bits).
+    EXPECT_EQ(p.vadRoot, 0xffffc08bdf3ff960ull);
+    EXPECT_EQ(p.vadCount, 30u);
+    EXPECT_EQ(p.privatePages, 26u);
+    EXPECT_EQ(p.lockedPages, 64u);
+    EXPECT_EQ(p.modifiedPages, 106u);
+    EXPECT_EQ(p.commitCharge, 52u);
+    EXPECT_EQ(p.virtualSize, 8769536u);
+    EXPECT_EQ(p.cloneRoot, 0u);
+    EXPECT_EQ(p.deviceMap, 0xffffad0ec1047600ull);
+    EXPECT_EQ(p.token, 0xffffad0ec1065500ull);
 }
 
 TEST(NtTriage, StoredThreadDecodes) {

@@ -1,8 +1,8 @@
 // Kernel-dump scaling (issue 4): the whole `ntriage DUMP -c "!process 0 0"`
 // process on synthetic x64 bitmap dumps (type 5) of 1, 4 and 16 GiB of
-// physical memory holding the same NT world (52 processes, 3 threads each;
-// see make_kernel_bench_dumps.cpp). Aim: under 50 ms and under 64 MiB peak
-// on 16 GiB, and no growth with the dump size.
+// physical memory holding the same NT world (50 processes besides System
+// and Idle, 3 threads each; see make_kernel_bench_dumps.cpp). Aim: under
+// 50 ms and under 64 MiB peak on 16 GiB, and no growth with the dump size.
 //
 // Each iteration forks and execs the ntriage binary (the one built beside
 // this bench) with the ISF of the dumps' kernel on its symbol path, offline,

@@ -1,10 +1,11 @@
 // Writes the dumps of the kernel-dump scaling benchmark (issue 4): x64
 // bitmap dumps (type 5, "FDMP") of the same synthetic NT machine with 1, 4
-// and 16 GiB of physical address space, all of it present except a
-// firmware hole below 1 MiB and an MMIO hole from 3 to 4 GiB, as real
-// machines have. The NT world (52 processes of 3 threads each, two drivers,
-// a bugcheck) is identical in every file: only the amount of memory grows,
-// so a reader whose cost follows the dump size shows it in the ratios.
+// and 16 GiB of physical address space, all of it present except below
+// 1 MiB, between the world's own pages and 64 MiB, and an MMIO hole from 3
+// to 4 GiB (real machines' memory maps have such holes). The NT world
+// (System, Idle and 50 processes of 3 waiting threads each, four drivers, a
+// bugcheck) is identical in every file: only the amount of memory grows, so
+// a reader whose cost follows the dump size shows it in the ratios.
 //
 // The filler pages are the builder's "synthetic" pages (zeros, one stamped
 // page per MiB), written as holes of a sparse file: a 16 GiB dump costs
@@ -32,7 +33,7 @@ const std::string kIsf =
 
 constexpr uint64_t kPagesPerGiB = (1ull << 30) / kd::kPageSize;
 // The NT world's own pages are allocated from pfn 0x100 up; the filler
-// starts above them (64 MiB is far more than 52 processes need).
+// starts above them (they take about 10 MiB; 64 MiB leaves room).
 constexpr uint64_t kFillerFirstPfn = 0x4000;
 constexpr uint64_t kMmioHoleFirstPfn = 3 * kPagesPerGiB, kMmioHoleEndPfn = 4 * kPagesPerGiB;
 

@@ -40,12 +40,12 @@ for g in tests/golden/*.golden; do
 done
 
 # Kernel goldens (tests/golden/kernel/*.golden) come from synthetic dumps that
-# test_commands builds in-process (kernel_golden_test.cpp); with
-# NTRIAGE_UPDATE_GOLDEN=1 that test rewrites them instead of comparing.
+# test_commands builds in-process (kernel_golden_test.cpp, kernel_x86_seeds_test.cpp);
+# with NTRIAGE_UPDATE_GOLDEN=1 those tests rewrite them instead of comparing.
 TEST_COMMANDS=${TEST_COMMANDS:-$(dirname "$BIN")/tests/test_commands}
 if [ -x "$TEST_COMMANDS" ]; then
   [ -d "$CORPUS" ] && export NTRIAGE_CORPUS="$(cd "$CORPUS" && pwd)"
-  NTRIAGE_UPDATE_GOLDEN=1 "$TEST_COMMANDS" --gtest_filter='Kernel/KernelGolden.*' > /dev/null
+  NTRIAGE_UPDATE_GOLDEN=1 "$TEST_COMMANDS" --gtest_filter='*Golden.TranscriptMatches/*' > /dev/null
   echo "updated tests/golden/kernel/*.golden"
 else
   echo "skip tests/golden/kernel: $TEST_COMMANDS not built"

@@ -100,17 +100,16 @@ Kernel& kernelObjects(Engine& e, std::string_view command) {
     return *s.kernel;
 }
 
-KernelImplicitContext& kernelImplicitContext(Engine& e) {
-    return e.commandState<KernelImplicitContext>("kernel.implicit");
-}
-
+// The implicit thread/process live in the engine (so $thread/$proc, `~Ns`
+// and every command agree); the object model derives them when the engine
+// cannot (no KDBG offsets).
 std::optional<uint64_t> implicitProcess(Engine& e) {
-    if (auto p = kernelImplicitContext(e).process) return p;
+    if (auto p = e.kernelProcess()) return p;
     return kernelObjects(e, "!process").currentProcess();
 }
 
 std::optional<uint64_t> implicitThread(Engine& e) {
-    if (auto t = kernelImplicitContext(e).thread) return t;
+    if (auto t = e.kernelThread()) return t;
     return kernelObjects(e, "!thread").currentThread();
 }
 
@@ -310,8 +309,13 @@ void appendStack(Engine& e, Kernel& k, const ThreadInfo& t, std::optional<uint32
     j["stack"] = frames;
 }
 
-// One thread as !thread prints it (flags: bit 1 wait states and details, bit 2 stack).
-void renderThread(Engine& e, Kernel& k, const ThreadInfo& t, unsigned flags, const std::string& indent, Output& out,
+// What of a thread to show: its wait objects, the detail lines, the stack.
+struct ThreadView {
+    bool waits = true, details = true, stack = true;
+};
+
+// One thread as !thread prints it.
+void renderThread(Engine& e, Kernel& k, const ThreadInfo& t, ThreadView show, const std::string& indent, Output& out,
                   nlohmann::json& j) {
     const bool w = k.is64();
     std::optional<uint32_t> cpu = t.isRunning() || (t.state && *t.state == 1) ? k.processorRunning(t.address)
@@ -320,7 +324,13 @@ void renderThread(Engine& e, Kernel& k, const ThreadInfo& t, unsigned flags, con
     j = threadJson(t, waits);
     if (cpu) j["processor"] = *cpu;
     if (!t.readable) {
-        out.line(indent + "THREAD " + addrPlain(t.address, w) + "  (ETHREAD not in the dump)");
+        if (!k.memory().readValue<uint8_t>(t.address)) {
+            out.line(indent + "THREAD " + addrPlain(t.address, w) + "  (ETHREAD not in the dump)");
+            j["error"] = "ETHREAD not in the dump";
+        } else {
+            out.line(indent + "NT symbols are incorrect, please fix symbols (no type information for _ETHREAD)");
+            j["error"] = "no type information for _ETHREAD";
+        }
         return;
     }
     if (t.headerType && *t.headerType != 6) {
@@ -330,17 +340,19 @@ void renderThread(Engine& e, Kernel& k, const ThreadInfo& t, unsigned flags, con
         return;
     }
     out.line(indent + threadHeaderLine(t, cpu, w));
-    for (const auto& d : waits) out.line(indent + "    " + waitObjectLine(d, w));
-    if (!(flags & 2)) return;
+    if (show.waits)
+        for (const auto& d : waits) out.line(indent + "    " + waitObjectLine(d, w));
+    if (!show.details) return;
 
     if (t.impersonating) out.line(indent + (*t.impersonating ? "Impersonating" : "Not impersonating"));
-    ProcessInfo owner = t.owningProcess ? k.process(*t.owningProcess) : ProcessInfo{};
+    uint64_t noHandles = 0;  // only the image name and DeviceMap are needed: no handle-table walk
+    ProcessInfo owner = t.owningProcess ? k.process(*t.owningProcess, &noHandles) : ProcessInfo{};
     auto label = [&](std::string l) { return indent + padRight(std::move(l), 26); };
     if (owner.deviceMap) out.line(label("DeviceMap") + addrPlain(*owner.deviceMap, w));
     out.line(label("Owning Process") + ptrText(t.owningProcess, w) + "       Image:         " +
              owner.imageName.value_or("<Unknown>"));
     if (t.attachedProcess) {
-        ProcessInfo att = k.process(*t.attachedProcess);
+        ProcessInfo att = k.process(*t.attachedProcess, &noHandles);
         out.line(label("Attached Process") + addrPlain(*t.attachedProcess, w) + "       Image:         " +
                  att.imageName.value_or("<Unknown>"));
     } else {
@@ -378,8 +390,7 @@ void renderThread(Engine& e, Kernel& k, const ThreadInfo& t, unsigned flags, con
     if (t.ioPriority) prio += " IoPriority " + std::to_string(*t.ioPriority);
     if (t.pagePriority) prio += " PagePriority " + std::to_string(*t.pagePriority);
     out.line(prio);
-    if (t.kernelApcListNonEmpty && *t.kernelApcListNonEmpty) out.line(indent + "Kernel APCs queued");
-    if (flags & 4) appendStack(e, k, t, cpu, indent, out, j);
+    if (show.stack) appendStack(e, k, t, cpu, indent, out, j);
 }
 
 // Parses "[-p] [-t] [addr|-1 [flags]]".
@@ -437,10 +448,12 @@ void cmdBangThread(Engine& e, std::string_view args, Output& out) {
     ThreadInfo t = k.thread(addr);
     nlohmann::json j;
     if (showProcess && t.owningProcess) {
-        for (const auto& l : processBlockLines(k.process(*t.owningProcess), k.is64())) out.line(l);
-        out.json["process"] = processJson(k.process(*t.owningProcess));
+        ProcessInfo owner = k.process(*t.owningProcess);
+        for (const auto& l : processBlockLines(owner, k.is64())) out.line(l);
+        out.json["process"] = processJson(owner);
     }
-    renderThread(e, k, t, flags, "", out, j);
+    // !thread flags: bit 1 the wait state and details, bit 2 (with bit 1) the stack.
+    renderThread(e, k, t, ThreadView{true, (flags & 2) != 0, (flags & 6) == 6}, "", out, j);
     out.json["thread"] = j;
     if (!t.readable || j.contains("error")) out.error = true;
 }
@@ -517,9 +530,11 @@ void renderProcess(Engine& e, Kernel& k, const ProcessInfo& p, unsigned flags, P
     if (shown.empty() && err.empty()) out.line("No active threads");
     for (const auto& t : shown) {
         nlohmann::json tj;
-        // Bit 1 alone: the THREAD line and its wait objects; with bit 2 the
-        // whole !thread block and stack.
-        renderThread(e, k, t, (flags & 4) && (flags & 2) ? 6 : 0, "        ", out, tj);
+        // !process flags: bit 1 alone, the THREAD line and its wait objects;
+        // bit 2 alone, the THREAD line only; both, the whole !thread block
+        // with its stack.
+        bool full = (flags & 6) == 6;
+        renderThread(e, k, t, ThreadView{(flags & 2) != 0, full, full}, "        ", out, tj);
         out.line("");
         threads.push_back(tj);
     }
@@ -653,13 +668,17 @@ void cmdDotProcess(Engine& e, std::string_view args, Output& out) {
         else if (o == 'p' || o == 'i') invasive = true;
         words.erase(words.begin());
     }
-    auto& ctx = kernelImplicitContext(e);
     if (!words.empty()) {
         uint64_t addr = evaluate(words[0], *makeEngineExprEnv(e));
-        if (addr == 0) ctx.process.reset();
-        else ctx.process = addr;
+        e.setImplicitProcess(addr ? std::optional<uint64_t>(addr) : std::nullopt);
     }
     auto p = implicitProcess(e);
+    // /p (and /i): user-mode addresses translate through that process's DirBase.
+    if (p) {
+        auto dirBase = k.process(*p).dirBase;
+        e.target().setUserAddressSpace(invasive && dirBase ? std::optional<uint64_t>(*dirBase) : std::nullopt);
+        e.invalidateStacks();
+    }
     out.line("Implicit process is now " + (p ? addrTick(*p, k.is64()) : std::string("unknown")));
     out.json = {{"implicit_process", orNull(p)}, {"reload_user_symbols", reload}, {"translate", invasive}};
     if (p) {
@@ -673,21 +692,20 @@ void cmdDotThread(Engine& e, std::string_view args, Output& out) {
     Kernel& k = kernelObjects(e, ".thread");
     auto words = splitWords(args);
     while (!words.empty() && words.front().size() == 2 && words.front()[0] == '/') words.erase(words.begin());
-    auto& ctx = kernelImplicitContext(e);
     if (words.empty()) {
         // .thread alone returns to the dump's own thread and context.
-        ctx.thread.reset();
-        ctx.process.reset();
+        e.setImplicitThread(std::nullopt);
+        e.setImplicitProcess(std::nullopt);
         e.setScopeContext(std::nullopt);
     } else {
         uint64_t addr = evaluate(words[0], *makeEngineExprEnv(e));
         if (addr == 0) {
-            ctx.thread.reset();
+            e.setImplicitThread(std::nullopt);
             e.setScopeContext(std::nullopt);
         } else {
-            ctx.thread = addr;
+            e.setImplicitThread(addr);
             ThreadInfo t = k.thread(addr);
-            if (t.apcProcess) ctx.process = t.apcProcess;
+            if (t.apcProcess) e.setImplicitProcess(*t.apcProcess);
             // A thread on a processor: its registers are that processor's context.
             auto cpu = k.processorRunning(addr);
             if (cpu) out.json["processor"] = *cpu;

@@ -25,10 +25,6 @@ Kernel& kernelObjects(Engine& e, std::string_view command);
 
 // Session state of .process / .thread: the implicit process and thread
 // (nullopt: the dump's current ones).
-struct KernelImplicitContext {
-    std::optional<uint64_t> process, thread;
-};
-KernelImplicitContext& kernelImplicitContext(Engine& e);
 // The implicit process/thread if set, else the bugcheck CPU's current ones.
 std::optional<uint64_t> implicitProcess(Engine& e);
 std::optional<uint64_t> implicitThread(Engine& e);

@@ -247,21 +247,24 @@ void cmdTrap(Engine& e, std::string_view args, Output& out) {
 
 void cmdIrql(Engine& e, std::string_view, Output& out) {
     const KernelInfo& k = requireKernel(e, "!irql");
-    // KPCR.Irql (x64 0x50) of the current processor: PCR = PRCB - ContainedPrcb offset.
+    // KPCR.Irql (x64 0x50, x86 0x24) of the current processor: PCR = PRCB - ContainedPrcb offset.
     bool w = e.is64();
     unsigned p = w ? 8 : 4;
     const Memory& m = e.target().memory();
+    const Machine mach = e.target().machine;
     std::optional<uint8_t> irql;
-    if (k.kdbg.kiProcessorBlock && k.kdbg.offsetPcrContainedPrcb && e.target().machine == Machine::Amd64)
+    if (k.kdbg.kiProcessorBlock && k.kdbg.offsetPcrContainedPrcb && (mach == Machine::Amd64 || mach == Machine::X86))
         if (auto prcb = m.readPointer(k.kdbg.kiProcessorBlock + uint64_t(e.currentThread()) * p, p); prcb && *prcb)
-            irql = m.readValue<uint8_t>(*prcb - k.kdbg.offsetPcrContainedPrcb + 0x50);
+            irql = m.readValue<uint8_t>(*prcb - k.kdbg.offsetPcrContainedPrcb + (mach == Machine::Amd64 ? 0x50 : 0x24));
     if (!irql) {
         out.line(fmt::format("Unable to read the IRQL of processor {}: its KPCR is not in the dump", e.currentThread()));
         out.json = {{"processor", e.currentThread()}, {"irql", nullptr}};
         return;
     }
-    static const char* names[] = {"PASSIVE_LEVEL", "APC_LEVEL", "DISPATCH_LEVEL"};
-    std::string name = *irql < 3 ? names[*irql] : *irql == 15 ? "HIGH_LEVEL" : "";
+    // WinDbg names IRQL 0 LOW_LEVEL here ("-- 0 (LOW_LEVEL)"); HIGH_LEVEL is 15 on x64, 31 on x86.
+    static const char* names[] = {"LOW_LEVEL", "APC_LEVEL", "DISPATCH_LEVEL"};
+    const uint8_t high = mach == Machine::X86 ? 31 : 15;
+    std::string name = *irql < 3 ? names[*irql] : *irql == high ? "HIGH_LEVEL" : "";
     out.line(fmt::format("Debugger saved IRQL for processor 0x{:x} -- {}{}", e.currentThread(), *irql,
                          name.empty() ? "" : " (" + name + ")"));
     out.json = {{"processor", e.currentThread()}, {"irql", *irql}, {"name", name}};
@@ -286,8 +289,9 @@ void cmdPcr(Engine& e, std::string_view args, Output& out) {
     auto field = [&](uint64_t off) { return m.readPointer(pcr + off, p); };
     auto text = [&](std::optional<uint64_t> v) { return v ? addrPlain(*v, w) : std::string(w ? 16 : 8, '?'); };
     out.line(fmt::format("KPCR for Processor {} at {}:", cpu, addrPlain(pcr, w)));
-    auto major = m.readValue<uint16_t>(pcr + (w ? 0x60 : 0x34));
-    auto minor = m.readValue<uint16_t>(pcr + (w ? 0x62 : 0x36));
+    // KPCR.MajorVersion/MinorVersion: x64 0x60/0x62, x86 0x44/0x46 (0x34 is KdVersionBlock there).
+    auto major = m.readValue<uint16_t>(pcr + (w ? 0x60 : 0x44));
+    auto minor = m.readValue<uint16_t>(pcr + (w ? 0x62 : 0x46));
     out.line(fmt::format("    Major {} Minor {}", major ? std::to_string(*major) : "?", minor ? std::to_string(*minor) : "?"));
     auto cur = k.kdbg.offsetPrcbCurrentThread ? m.readPointer(*prcb + k.kdbg.offsetPrcbCurrentThread, p) : std::nullopt;
     auto next = k.kdbg.offsetPrcbCurrentThread ? m.readPointer(*prcb + k.kdbg.offsetPrcbCurrentThread + p, p) : std::nullopt;
@@ -313,7 +317,10 @@ void cmdRunning(Engine& e, std::string_view args, Output& out) {
     unsigned p = w ? 8 : 4;
     const Memory& m = e.target().memory();
     uint64_t mask = k.numberProcessors >= 64 ? ~0ull : ((1ull << k.numberProcessors) - 1);
-    out.line(fmt::format("System Processors:  (affinity mask) {:x}", mask));
+    // Modern kdexts: both lines are affinity masks at pointer width
+    // ("System Processors:  (000000000000000f)"); FACTS.md §2.11's legacy
+    // form also prints the idle processors as a mask ("Idle Processors f").
+    out.line(fmt::format("System Processors:  ({})", hexPad(mask, w ? 16 : 8)));
     struct Row {
         uint32_t cpu;
         uint64_t prcb;
@@ -321,6 +328,7 @@ void cmdRunning(Engine& e, std::string_view args, Output& out) {
     };
     std::vector<Row> rows;
     uint32_t idleCount = 0;
+    uint64_t idleMask = 0;
     for (uint32_t i = 0; i < k.numberProcessors && i < 4096; ++i) {
         Row r{i, 0, {}, {}, {}};
         auto prcb = k.kdbg.kiProcessorBlock ? m.readPointer(k.kdbg.kiProcessorBlock + uint64_t(i) * p, p) : std::nullopt;
@@ -330,24 +338,31 @@ void cmdRunning(Engine& e, std::string_view args, Output& out) {
             r.next = m.readPointer(r.prcb + k.kdbg.offsetPrcbCurrentThread + p, p);
             r.idle = m.readPointer(r.prcb + k.kdbg.offsetPrcbCurrentThread + 2 * p, p);
         }
-        if (r.cur && r.idle && *r.cur == *r.idle) ++idleCount;
+        if (r.cur && r.idle && *r.cur == *r.idle) {
+            ++idleCount;
+            if (i < 64) idleMask |= 1ull << i;
+        }
         rows.push_back(r);
     }
-    out.line(fmt::format("  Idle Processors {}", idleCount));
+    out.line(fmt::format("  Idle Processors:  ({})", hexPad(idleMask, w ? 16 : 8)));
     out.line("");
-    out.line(w ? "       Prcb              Current           (pri) Next              (pri) Idle"
-               : "       Prcb      Current   (pri) Next      (pri) Idle");
+    // Columns: cpu (3) + 4 spaces, Prcb, 2 spaces, Current, " (pri) ", Next,
+    // " (pri) ", Idle; the header's words start where their column does. The
+    // thread priorities are left blank (KTHREAD.Priority needs nt's types).
+    const size_t pw = w ? 16 : 8;
+    auto pad = [](std::string t, size_t n) { return t.size() < n ? t + std::string(n - t.size(), ' ') : t; };
+    out.line("       " + pad("Prcbs", pw + 2) + pad("Current", pw) + "(pri) " + pad("Next", pw) + "(pri) Idle");
     nlohmann::json j = nlohmann::json::array();
     auto text = [&](std::optional<uint64_t> v) { return v ? addrPlain(*v, w) : std::string(w ? 16 : 8, '?'); };
     for (const auto& r : rows) {
         bool isIdle = r.cur && r.idle && *r.cur == *r.idle;
         if (isIdle && !idleToo) continue;
         if (!r.prcb) {
-            out.line(fmt::format("  {:>3}  (PRCB not in the dump)", r.cpu));
+            out.line(fmt::format("{:>3}    (PRCB not in the dump)", r.cpu));
             continue;
         }
-        out.line(fmt::format("  {:>3}    {}  {}       {}       {}", r.cpu, addrPlain(r.prcb, w), text(r.cur),
-                             r.next && *r.next ? addrPlain(*r.next, w) : std::string(w ? 16 : 8, ' '), text(r.idle)));
+        out.line(fmt::format("{:>3}    {}  {}      {}      {}", r.cpu, addrPlain(r.prcb, w), text(r.cur),
+                             r.next && *r.next ? addrPlain(*r.next, w) : std::string(pw, ' '), text(r.idle)));
         j.push_back({{"processor", r.cpu}, {"prcb", r.prcb}, {"current", r.cur ? nlohmann::json(*r.cur) : nlohmann::json()},
                      {"idle", r.idle ? nlohmann::json(*r.idle) : nlohmann::json()}});
         if (stacks && r.cpu < e.target().threads.size() && e.target().threads[r.cpu].context) {
@@ -359,7 +374,7 @@ void cmdRunning(Engine& e, std::string_view args, Output& out) {
             out.line("");
         }
     }
-    out.json = {{"processors", j}, {"idle_processors", idleCount}};
+    out.json = {{"processors", j}, {"idle_processors", idleCount}, {"idle_mask", idleMask}};
 }
 
 void cmdVm(Engine& e, std::string_view, Output& out) {
@@ -375,11 +390,12 @@ void cmdVm(Engine& e, std::string_view, Output& out) {
         std::optional<uint64_t> v;
         if (varAddr) v = m.readPointer(varAddr, p);
         if (!v) {
-            out.line(fmt::format("\t{:<20}<unknown: not in the dump>", std::string(label) + ":"));
+            out.line(fmt::format("\t{:<16}{:>10}   (not in the dump)", std::string(label) + ":", "?"));
             j[key] = nullptr;
             return;
         }
-        out.line(fmt::format("\t{:<20}{:>8} ({:>10} Kb)", std::string(label) + ":", *v, *v * 4));
+        // FACTS.md §2.11: "Physical Memory:     16270   (   65080 Kb)".
+        out.line(fmt::format("\t{:<16}{:>10}   ({:>8} Kb)", std::string(label) + ":", *v, *v * 4));
         j[key] = *v;
     };
     pages("Physical Memory", k.kdbg.mmNumberOfPhysicalPages, "physical_pages");

@@ -17,6 +17,37 @@ std::string processIdHex(const Engine& e) {
 }
 
 // One `~` line: ".  0  Id: 1a3c.2b8c Suspend: 0 Teb: 000000e5`c5f0b000 Unfrozen"
+// Kernel dumps: one line per processor (our layout: WinDbg's kd has no `~`
+// list; `~Ns` switches processors as it does there). The PRCB and its
+// current thread when the dump holds them; "(context)" marks processors whose
+// registers are known.
+std::string processorLine(Engine& e, size_t i, nlohmann::json& j) {
+    const Thread& t = e.target().threads[i];
+    const KernelInfo& k = *e.target().kernel;
+    char mark = i == e.currentThread() ? '.' : (i == k.bugcheckProcessor ? '#' : ' ');
+    char num[24];
+    std::snprintf(num, sizeof num, "%3zu", i);
+    bool w = e.is64();
+    unsigned p = w ? 8 : 4;
+    std::optional<uint64_t> prcb, thread;
+    const Memory& m = e.target().memory();
+    if (k.kdbg.kiProcessorBlock) prcb = m.readPointer(k.kdbg.kiProcessorBlock + uint64_t(i) * p, p);
+    if ((!prcb || !*prcb) && i == k.bugcheckProcessor && k.storedPrcb) prcb = k.storedPrcb;
+    if (prcb && *prcb && k.kdbg.offsetPrcbCurrentThread) thread = m.readPointer(*prcb + k.kdbg.offsetPrcbCurrentThread, p);
+    if ((!thread || !*thread) && i == k.bugcheckProcessor && k.storedThread) thread = k.storedThread;
+    std::string s = std::string(1, mark) + num + "  Processor " + std::to_string(i);
+    s += "  Prcb: " + (prcb && *prcb ? addrTick(*prcb, w) : std::string("(not in the dump)"));
+    if (thread && *thread) s += "  Thread: " + addrTick(*thread, w);
+    if (t.context) s += "  (context)";
+    j = {{"processor", i},
+         {"current", i == e.currentThread()},
+         {"bugcheck_processor", i == k.bugcheckProcessor},
+         {"prcb", prcb && *prcb ? nlohmann::json(*prcb) : nlohmann::json()},
+         {"thread", thread && *thread ? nlohmann::json(*thread) : nlohmann::json()},
+         {"has_context", t.context.has_value()}};
+    return s;
+}
+
 std::string threadLine(const Engine& e, size_t i, nlohmann::json& j) {
     const Thread& t = e.target().threads[i];
     char mark = i == e.currentThread() ? '.' : (i == e.target().eventThread ? '#' : ' ');
@@ -44,10 +75,10 @@ void cmdThreads(Engine& e, std::string_view args, Output& out) {
         nlohmann::json arr = nlohmann::json::array();
         for (size_t i = 0; i < threads.size(); ++i) {
             nlohmann::json j;
-            out.line(threadLine(e, i, j));
+            out.line(e.target().isKernel() ? processorLine(e, i, j) : threadLine(e, i, j));
             arr.push_back(j);
         }
-        out.json = {{"threads", arr}};
+        out.json = {{e.target().isKernel() ? "processors" : "threads", arr}};
         return;
     }
     std::string a(args);

@@ -18,8 +18,7 @@ ModuleList Kernel::loadedModules(size_t cap) const {
     auto head = symbolAddress("PsLoadedModuleList");
     auto linkOff = layout_.offset("_KLDR_DATA_TABLE_ENTRY", "InLoadOrderLinks");
     if (!head || !linkOff) {
-        out.walk.head = head.value_or(0);
-        out.walk.unreadable = head.value_or(0);
+        out.walk = unwalkableList(head, "PsLoadedModuleList", linkOff, "_KLDR_DATA_TABLE_ENTRY", "InLoadOrderLinks");
         return out;
     }
     out.walk = walkList(mem_, *head, pointerSize(), cap);
@@ -46,8 +45,7 @@ ResourceList Kernel::resources(size_t cap) const {
     auto head = symbolAddress("ExpSystemResourcesList");
     auto linkOff = layout_.offset("_ERESOURCE", "SystemResourcesList");
     if (!head || !linkOff) {
-        out.walk.head = head.value_or(0);
-        out.walk.unreadable = head.value_or(0);
+        out.walk = unwalkableList(head, "ExpSystemResourcesList", linkOff, "_ERESOURCE", "SystemResourcesList");
         return out;
     }
     out.walk = walkList(mem_, *head, pointerSize(), cap);

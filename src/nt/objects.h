@@ -70,13 +70,18 @@ struct ListWalk {
     bool cycle = false;                  // came back to an element other than the head
     bool capped = false;                 // stopped at the length cap
     bool nullLink = false;               // a Flink of 0
+    std::string missing;                 // why the list could not be walked at all (no head address, no link field)
 
-    bool complete() const { return !unreadable && !cycle && !capped && !nullLink; }
+    bool complete() const { return !unreadable && !cycle && !capped && !nullLink && missing.empty(); }
     // WinDbg's message for the walk's problem ("" when complete).
     std::string error(unsigned ptrSize) const;
 };
 
 ListWalk walkList(const Memory& mem, uint64_t head, unsigned ptrSize, size_t cap = kMaxListEntries);
+// A walk that could not start: the head's address (headName) or the link
+// field (type.field) is unknown.
+ListWalk unwalkableList(std::optional<uint64_t> head, std::string_view headName, std::optional<uint64_t> linkOffset,
+                        std::string_view type, std::string_view field);
 
 // ---- processes and threads -----------------------------------------------------
 

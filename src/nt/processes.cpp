@@ -73,8 +73,7 @@ ProcessList Kernel::processes(size_t cap, uint64_t* handlePages) const {
     auto head = symbolAddress("PsActiveProcessHead");
     auto linkOff = layout_.offset("_EPROCESS", "ActiveProcessLinks");
     if (!head || !linkOff) {
-        out.walk.head = head.value_or(0);
-        out.walk.unreadable = head.value_or(0);
+        out.walk = unwalkableList(head, "PsActiveProcessHead", linkOff, "_EPROCESS", "ActiveProcessLinks");
         return out;
     }
     out.walk = walkList(mem_, *head, pointerSize(), cap);
@@ -103,8 +102,8 @@ ThreadList Kernel::threads(const ProcessInfo& p, size_t cap) const {
         entryOff = layout_.offset("_ETHREAD", "Tcb.ThreadListEntry");
     }
     if (!head || !entryOff) {
-        out.walk.head = p.address;
-        out.walk.unreadable = p.address;
+        out.walk = head ? unwalkableList(p.address, "", std::nullopt, "_ETHREAD", "ThreadListEntry")
+                        : unwalkableList(p.address, "", std::nullopt, "_EPROCESS", "ThreadListHead");
         return out;
     }
     out.walk = walkList(mem_, p.address + *head, pointerSize(), cap);

@@ -94,12 +94,23 @@ std::optional<std::string> StructView::unicodeString(std::string_view path) cons
 }
 
 std::string ListWalk::error(unsigned ptrSize) const {
+    // WinDbg's words when the kernel's types are not there.
+    if (!missing.empty()) return "NT symbols are incorrect, please fix symbols (" + missing + ")";
     if (unreadable) return "Unable to read _LIST_ENTRY @ " + addrPlain(*unreadable, ptrSize == 8);
     if (nullLink) return "Null Flink in list @ " + addrPlain(head, ptrSize == 8);
     if (cycle) return "List @ " + addrPlain(head, ptrSize == 8) + " loops back on itself";
     if (capped) return "List @ " + addrPlain(head, ptrSize == 8) + " has more than " + std::to_string(entries.size()) +
                        " entries; stopped";
     return {};
+}
+
+ListWalk unwalkableList(std::optional<uint64_t> head, std::string_view headName, std::optional<uint64_t> linkOffset,
+                        std::string_view type, std::string_view field) {
+    ListWalk w;
+    w.head = head.value_or(0);
+    if (!head) w.missing = "the address of nt!" + std::string(headName) + " is unknown";
+    else if (!linkOffset) w.missing = "no type information for " + std::string(type) + "." + std::string(field);
+    return w;
 }
 
 ListWalk walkList(const Memory& mem, uint64_t head, unsigned ptrSize, size_t cap) {

@@ -34,7 +34,11 @@ ThreadInfo Kernel::thread(uint64_t ethread) const {
     if (auto a = v.u("Tcb.Alertable")) t.alertable = *a != 0;
 
     t.apcProcess = v.ptr("Tcb.ApcState.Process");
-    t.owningProcess = v.has("Tcb.Process") ? v.ptr("Tcb.Process") : t.apcProcess;
+    // The owner: KTHREAD.Process (Vista and later), ETHREAD.ThreadsProcess
+    // (XP/2003), else the process whose address space the thread runs in.
+    t.owningProcess = v.has("Tcb.Process")      ? v.ptr("Tcb.Process")
+                      : v.has("ThreadsProcess") ? v.ptr("ThreadsProcess")
+                                                : t.apcProcess;
     if (t.apcProcess && t.owningProcess && *t.apcProcess != *t.owningProcess) t.attachedProcess = t.apcProcess;
 
     t.initialStack = v.ptr("Tcb.InitialStack");

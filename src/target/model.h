@@ -190,6 +190,9 @@ public:
     // kept for its lifetime; nullptr when the dump has no page tables.
     virtual const Memory* addressSpace(uint64_t /*directoryTableBase*/) const { return nullptr; }
     virtual const PhysicalMemory* physicalMemory() const { return nullptr; }
+    // `.process /p`: read through that DirBase from now on (nullopt: the
+    // dump's own). No-op for dumps without page tables.
+    virtual void setUserAddressSpace(std::optional<uint64_t> /*directoryTableBase*/) {}
 
     const Module* moduleAt(uint64_t addr) const;
     const Module* moduleByName(std::string_view name) const;  // case-insensitive, name or file name

@@ -12,10 +12,13 @@
 // of a small NT world) join the inputs. --kernel-only keeps only kernel
 // dumps; --kernel-symbols DIR puts DIR (e.g. the corpus's jpcert-isf) on the
 // symbol path of kernel-dump runs (offline), so that the NT object model
-// runs over the damaged memory too.
+// runs over the damaged memory too. --save-findings DIR keeps the inputs
+// of crashes, timeouts and runs over budget (and, with --save-growth-mib N,
+// of runs whose peak growth passes N MiB) for reproduction.
 //
 // Prints one summary line; exits 1 when anything was found.
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -175,7 +178,8 @@ struct Totals {
     std::string worstFile;
     double worstSeconds = 0;
     bool verbose = false;
-    std::string saveDir;  // where the inputs of crashes and timeouts are written (empty: nowhere)
+    std::string saveDir;  // where the inputs of findings are written (empty: nowhere)
+    long saveGrowthKiB = 0;  // also save inputs whose peak growth passes this (0: no)
     long saved = 0;
 };
 
@@ -192,6 +196,10 @@ void runOne(const std::vector<uint8_t>& bytes, Kind kind, const RunConfig& confi
             Totals& t) {
     int fds[2];
     if (pipe(fds) != 0) return;
+    // Give the heap freed by earlier inputs back to the system first: the
+    // child's growth is measured from its resident size at start, and
+    // allocations landing in already-resident free heap would not show.
+    malloc_trim(0);
     auto start = std::chrono::steady_clock::now();
     pid_t pid = fork();
     if (pid == 0) {
@@ -241,7 +249,9 @@ void runOne(const std::vector<uint8_t>& bytes, Kind kind, const RunConfig& confi
     }
     if (WEXITSTATUS(status) == kOpened) ++t.opened;
     else ++t.clean;
-    if (t.verbose) std::fprintf(stderr, "%s %s\n", WEXITSTATUS(status) == kOpened ? "OPENED" : "CLEAN", label.c_str());
+    if (t.verbose)
+        std::fprintf(stderr, "%s %s (%.3f s, peak growth %.1f MiB)\n", WEXITSTATUS(status) == kOpened ? "OPENED" : "CLEAN",
+                     label.c_str(), secs, double(growth) / 1024.0);
     long budgetKiB = static_cast<long>((4 * bytes.size() + (64ull << 20)) / 1024);
 #if defined(__SANITIZE_ADDRESS__)
     // ASan's shadow memory and quarantine inflate every peak: the budget is
@@ -251,6 +261,10 @@ void runOne(const std::vector<uint8_t>& bytes, Kind kind, const RunConfig& confi
     if (growth > budgetKiB) {
         ++t.overBudget;
         std::fprintf(stderr, "OVER-BUDGET %s: %ld KiB > %ld KiB\n", label.c_str(), growth, budgetKiB);
+        saveFinding(bytes, "over-budget", t);
+    } else if (t.saveGrowthKiB > 0 && growth > t.saveGrowthKiB) {
+        std::fprintf(stderr, "GROWTH %s: %ld KiB\n", label.c_str(), growth);
+        saveFinding(bytes, "growth", t);
     }
     if (growth > t.worstGrowthKiB) {
         t.worstGrowthKiB = growth;
@@ -361,6 +375,7 @@ int main(int argc, char** argv) {
         else if (a == "--kernel-symbols") config.kernelSymbolPath = next();
         else if (a == "--synthetic-kernel-dumps") syntheticIsf = next();
         else if (a == "--save-findings") t.saveDir = next();
+        else if (a == "--save-growth-mib") t.saveGrowthKiB = std::stol(next()) * 1024;
         else if (std::filesystem::is_directory(a)) {
             for (auto& e : std::filesystem::recursive_directory_iterator(a))
                 if (e.is_regular_file()) files.push_back(e.path().string());

@@ -13,8 +13,13 @@
 namespace nt {
 
 const Memory& KernelDumpTarget::memory() const {
+    if (current_) return *current_;
     if (kernelSpace) return *kernelSpace;
     return stored;
+}
+
+void KernelDumpTarget::setUserAddressSpace(std::optional<uint64_t> dtb) {
+    current_ = dtb ? addressSpace(*dtb) : nullptr;
 }
 
 const Memory* KernelDumpTarget::addressSpace(uint64_t dtb) const {
@@ -149,6 +154,19 @@ void nameModules(KernelDumpTarget& t) {
     }
 }
 
+// 32-bit kernels store the KDBG's pointers sign-extended to 64 bits
+// (0xffffffff82bb0620); 32-bit address spaces take the plain 32-bit address.
+void narrowPointers(KdDebuggerData& d) {
+    for (uint64_t* p : {&d.kernBase, &d.psLoadedModuleList, &d.psActiveProcessHead, &d.pspCidTable,
+                        &d.expSystemResourcesList, &d.kiProcessorBlock, &d.mmPfnDatabase, &d.obpTypeObjectType,
+                        &d.obpRootDirectoryObject, &d.kiBugcheckData, &d.iopErrorLogListHead, &d.mmUnloadedDrivers,
+                        &d.mmLastUnloadedDriver, &d.mmNumberOfPhysicalPages, &d.mmAvailablePages,
+                        &d.mmResidentAvailablePages, &d.mmNonPagedPoolStart, &d.mmPagedPoolEnd,
+                        &d.mmSizeOfPagedPoolInBytes, &d.mmMaximumNonPagedPoolInBytes, &d.mmTotalCommittedPages,
+                        &d.mmTotalCommitLimit, &d.mmPeakCommitment, &d.ntBuildLab})
+        *p &= 0xffffffffull;
+}
+
 ExceptionInfo exceptionOf(const kdump::ExceptionRecord& r) {
     ExceptionInfo x;
     x.code = r.code;
@@ -210,6 +228,7 @@ void readKernelDump(Bytes b, KernelDumpTarget& t) {
         if (tr->exception) exception = tr->exception;
         t.stored.finalize();  // readable now; finalize() again after more add()s
         if (auto d = kdbg::parse(tr->debuggerData, h.kdDebuggerDataBlock)) k.kdbg = *d;
+        if (!w) narrowPointers(k.kdbg);
     }
 
     if (const PhysicalMemory* phys = t.dump->physical(); phys && k.paging != PagingMode::None)
@@ -256,8 +275,10 @@ void readKernelDump(Bytes b, KernelDumpTarget& t) {
         std::vector<uint8_t> buf(0x400);
         uint64_t n = t.memory().read(h.kdDebuggerDataBlock, buf);
         buf.resize(n);
-        if (auto d = kdbg::parse(Bytes(buf.data(), buf.size()), h.kdDebuggerDataBlock)) k.kdbg = *d;
-        else if (n >= 0x20) k.notes.push_back("KdDebuggerDataBlock is encoded or damaged: nt symbols are needed to decode it");
+        if (auto d = kdbg::parse(Bytes(buf.data(), buf.size()), h.kdDebuggerDataBlock)) {
+            k.kdbg = *d;
+            if (!w) narrowPointers(k.kdbg);
+        } else if (n >= 0x20) k.notes.push_back("KdDebuggerDataBlock is encoded or damaged: nt symbols are needed to decode it");
         else k.notes.push_back(fmt::format("KdDebuggerDataBlock @ {:x} is not in the dump", h.kdDebuggerDataBlock));
     }
     k.kernelBase = k.kdbg.kernBase;

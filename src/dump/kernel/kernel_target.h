@@ -25,8 +25,10 @@ public:
     const Memory& memory() const override;
     const Memory* addressSpace(uint64_t directoryTableBase) const override;
     const PhysicalMemory* physicalMemory() const override { return dump ? dump->physical() : nullptr; }
+    void setUserAddressSpace(std::optional<uint64_t> directoryTableBase) override;
 
 private:
+    const Memory* current_ = nullptr;  // set by setUserAddressSpace
     mutable std::map<uint64_t, std::unique_ptr<VirtualMemory>> spaces_;
 };
 

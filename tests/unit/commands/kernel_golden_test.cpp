@@ -24,12 +24,16 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <memory>
+#include <ostream>
 #include <sstream>
 
 #include "base/format.h"
 #include "commands/engine.h"
 #include "dump/kernel/kdbg.h"
+#include "dump/kernel/kernel_dump_file.h"
+#include "dump/kernel/kernel_target.h"
 #include "dump/open_dump.h"
 #include "isf/isf_file.h"
 #include "memory/page_table.h"
@@ -57,11 +61,55 @@ struct WorldFacts {
     uint8_t irql = 0;
     // x64 only: scenario objects.
     uint64_t notepad = 0, notepadSyncWaiter = 0, notepadMutantWaiter = 0, mutant = 0, mutantOwner = 0;
+    uint64_t notepadPebPfn = 0;
+    std::set<uint64_t> userPfns;  // PEB/TEB pages: absent from kernel-only dumps (2, 6)
 };
 
 // ---- x64: the NT world --------------------------------------------------------
 
 constexpr uint64_t kDiskBase = 0xfffff8048b400000ull, kMyDrvBase = 0xfffff8048b580000ull;
+
+// A minimal PE header (PE32+ or PE32) with one executable .text section from
+// RVA 0x1000 to the end of the image: what lm reads the timestamp from and
+// what the stack walker checks return addresses against.
+std::vector<uint8_t> peHeader(bool is64, uint64_t base, uint32_t size, uint32_t timestamp) {
+    std::vector<uint8_t> h(0x400, 0);
+    auto p16 = [&](size_t o, uint16_t v) { std::memcpy(h.data() + o, &v, 2); };
+    auto p32 = [&](size_t o, uint32_t v) { std::memcpy(h.data() + o, &v, 4); };
+    h[0] = 'M', h[1] = 'Z';
+    const uint32_t pe = 0xe8, coff = pe + 4, opt = coff + 20, optSize = is64 ? 0xf0 : 0xe0;
+    p32(0x3c, pe);
+    std::memcpy(h.data() + pe, "PE\0\0", 4);
+    p16(coff + 0, is64 ? 0x8664 : 0x14c);
+    p16(coff + 2, 1);  // NumberOfSections
+    p32(coff + 4, timestamp);
+    p16(coff + 16, static_cast<uint16_t>(optSize));
+    p16(coff + 18, is64 ? 0x22 : 0x102);
+    p16(opt + 0, is64 ? 0x20b : 0x10b);
+    if (is64) std::memcpy(h.data() + opt + 24, &base, 8);
+    else p32(opt + 28, static_cast<uint32_t>(base));
+    p32(opt + 32, 0x1000);  // SectionAlignment
+    p32(opt + 36, 0x200);   // FileAlignment
+    p32(opt + 56, size);    // SizeOfImage
+    p32(opt + 60, 0x400);   // SizeOfHeaders
+    p32(opt + (is64 ? 108 : 92), 16);  // NumberOfRvaAndSizes
+    const uint32_t sect = opt + optSize;
+    std::memcpy(h.data() + sect, ".text\0\0\0", 8);
+    p32(sect + 8, size - 0x1000);
+    p32(sect + 12, 0x1000);
+    p32(sect + 16, size - 0x1000);
+    p32(sect + 20, 0x400);
+    p32(sect + 36, 0x60000020);  // code, execute, read
+    return h;
+}
+
+// `call rel32` ending at ret, to target.
+std::vector<uint8_t> callRel32(uint64_t ret, uint64_t target) {
+    int32_t rel = static_cast<int32_t>(target - ret);
+    std::vector<uint8_t> b = {0xe8, 0, 0, 0, 0};
+    std::memcpy(b.data() + 1, &rel, 4);
+    return b;
+}
 
 struct X64World {
     std::unique_ptr<kd::NtWorldBuilder> w;
@@ -83,6 +131,10 @@ X64World buildX64World(const std::string& isfPath) {
 
     w.addDriver("disk.sys", kDiskBase, 0x1a000, 0x5e8c6b21, 0x2a1f3);
     w.addDriver("mydrv.sys", kMyDrvBase, 0x3b000, 0x5f3e2a10, 0x3c4d1);
+    w.kernel().mapNew(kDiskBase, 0x1000);
+    w.kernel().write(kDiskBase, peHeader(true, kDiskBase, 0x1a000, 0x5e8c6b21));
+    w.kernel().mapNew(kMyDrvBase, 0x1000);
+    w.kernel().write(kMyDrvBase, peHeader(true, kMyDrvBase, 0x3b000, 0x5f3e2a10));
 
     uint64_t smss = w.addProcess(kd::ProcessSpec{"smss.exe", 0x1a0, 4, std::nullopt, 0});
     uint64_t csrss = w.addProcess(kd::ProcessSpec{"csrss.exe", 0x1f8, 0x1ec, 0, 0});
@@ -142,11 +194,22 @@ X64World buildX64World(const std::string& isfPath) {
                                  0x83, 0xc4, 0x28, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc};
     w.kernel().write(rip, code);
 
-    // The stack of the faulting thread: a return into the driver, then nt.
+    // The stack of the faulting thread: a return into the driver (after a
+    // call to the faulting function), then nt's thread start (after `call
+    // rbx`), then KiStartSystemThread (after a call to PspSystemThreadStartup).
+    // No unwind data is in the dump, so `k` finds them by scanning.
     const uint64_t rsp = ct.kernelStack;
-    w.kernel().writeU64(rsp, kMyDrvBase + 0x1a7f);
-    w.kernel().writeU64(rsp + 0x30, w.symbol("PspSystemThreadStartup") + 0x55);
-    w.kernel().writeU64(rsp + 0x80, w.symbol("KiStartSystemThread") + 0x28);
+    const uint64_t ret0 = kMyDrvBase + 0x1a7f, ret1 = w.symbol("PspSystemThreadStartup") + 0x55,
+                   ret2 = w.symbol("KiStartSystemThread") + 0x28;
+    w.kernel().mapNew(kMyDrvBase + 0x1000, 0x1000);
+    w.kernel().write(ret0 - 5, callRel32(ret0, kMyDrvBase + 0x3300));
+    w.kernel().ensureMapped(ret1 - 2, 2);
+    w.kernel().write(ret1 - 2, std::vector<uint8_t>{0xff, 0xd3});
+    w.kernel().ensureMapped(ret2 - 5, 5);
+    w.kernel().write(ret2 - 5, callRel32(ret2, w.symbol("PspSystemThreadStartup")));
+    w.kernel().writeU64(rsp, ret0);
+    w.kernel().writeU64(rsp + 0x30, ret1);
+    w.kernel().writeU64(rsp + 0x80, ret2);
 
     CpuContext ctx(Machine::Amd64);
     ctx.set(Reg::Rax, 0);
@@ -235,6 +298,19 @@ X64World buildX64World(const std::string& isfPath) {
     f.notepadMutantWaiter = npB;
     f.mutant = mutant;
     f.mutantOwner = csrssThread;
+    // User pages of the processes (PEBs, TEBs): a kernel dump leaves them out.
+    const std::pair<uint64_t, std::vector<uint64_t>> users[] = {
+        {smss, {smssThread}}, {csrss, {csrssThread}}, {notepad, {npA, npB}}};
+    for (const auto& [proc, threads] : users) {
+        kd::AddressSpace& space = w.processSpace(proc);
+        f.userPfns.insert(*space.translate(w.getField(proc, "_EPROCESS", "Peb")) >> 12);
+        for (uint64_t t : threads) {
+            uint64_t teb = w.getField(t, "_ETHREAD", "Tcb.Teb");
+            f.userPfns.insert(*space.translate(teb) >> 12);
+            f.userPfns.insert(*space.translate(teb + 0x1000) >> 12);
+        }
+    }
+    f.notepadPebPfn = *w.processSpace(notepad).translate(w.getField(notepad, "_EPROCESS", "Peb")) >> 12;
     return r;
 }
 
@@ -256,24 +332,6 @@ struct X86World {
 
 constexpr uint32_t kNt32 = 0x82a44000, kNt32Size = 0x413000, kHal32 = 0x82a0d000, kHal32Size = 0x37000;
 
-// A minimal PE32 header (what lm reads the timestamp from).
-std::vector<uint8_t> pe32Header(uint32_t base, uint32_t size, uint32_t timestamp) {
-    std::vector<uint8_t> h(0x400, 0);
-    auto p16 = [&](size_t o, uint16_t v) { std::memcpy(h.data() + o, &v, 2); };
-    auto p32 = [&](size_t o, uint32_t v) { std::memcpy(h.data() + o, &v, 4); };
-    h[0] = 'M', h[1] = 'Z';
-    p32(0x3c, 0xe8);
-    std::memcpy(h.data() + 0xe8, "PE\0\0", 4);
-    p16(0xec, 0x14c);
-    p32(0xf0, timestamp);
-    p16(0xfc, 0xe0);
-    p16(0xfe, 0x102);
-    p16(0x100, 0x10b);
-    p32(0x100 + 28, base);
-    p32(0x100 + 56, size);
-    return h;
-}
-
 X86World buildX86World(bool pae) {
     X86World r;
     const PagingMode mode = pae ? PagingMode::X86Pae : PagingMode::X86;
@@ -283,9 +341,9 @@ X86World buildX86World(bool pae) {
     kd::AddressSpace& as = *r.as;
 
     as.mapNew(kNt32, 0x1000);
-    as.write(kNt32, pe32Header(kNt32, kNt32Size, 0x5e0eb7a3));
+    as.write(kNt32, peHeader(false, kNt32, kNt32Size, 0x5e0eb7a3));
     as.mapNew(kHal32, 0x1000);
-    as.write(kHal32, pe32Header(kHal32, kHal32Size, 0x5e0ea5c1));
+    as.write(kHal32, peHeader(false, kHal32, kHal32Size, 0x5e0ea5c1));
 
     // nt's data: the KDBG block, list heads, KiProcessorBlock, NtBuildLab,
     // the Mm counters; KiInitialPcr with its PRCB on the following pages.
@@ -394,6 +452,13 @@ X86World buildX86World(bool pae) {
     as.writeU32(ebp1 + 4, ret1);
     as.writeU32(ebp2, 0);
     as.writeU32(ebp2 + 4, ret2);
+    // Each return address follows a call into the function its callee frame
+    // runs in (what the EBP-chain walker checks).
+    for (auto [ret, target] : {std::pair<uint32_t, uint32_t>{ret0, kNt32 + 0x7a390}, {ret1, kNt32 + 0x4b200},
+                               {ret2, kNt32 + 0xc5e00}}) {
+        as.ensureMapped(ret - 5, 5);
+        as.write(ret - 5, callRel32(ret, target));
+    }
 
     CpuContext ctx(Machine::X86);
     ctx.set(Reg::Rax, 0x1c);
@@ -482,6 +547,8 @@ struct DumpCase {
     }
 };
 
+void PrintTo(const DumpCase& c, std::ostream* os) { *os << c.name(); }
+
 const std::vector<DumpCase>& allCases() {
     static const std::vector<DumpCase> cases = {
         {"x64", kd::kFull},    {"x64", kd::kBitmapFull}, {"x64", kd::kBitmapKernel}, {"x64", kd::kSummary},
@@ -522,8 +589,15 @@ private:
         facts_["x86"] = x86.facts;
         facts_["x86pae"] = pae.facts;
         for (const auto& c : allCases()) {
-            if (c.world == "x64") x64.w->buildFile(path(c), c.type);
-            else kd::DumpWriter(c.world == "x86" ? *x86.phys : *pae.phys, c.world == "x86" ? x86.header : pae.header)
+            if (c.world == "x64" && (c.type == kd::kSummary || c.type == kd::kBitmapKernel)) {
+                // Kernel-only dumps: every page but the processes' user pages.
+                kd::DumpWriter dw(x64.w->phys(), x64.w->header());
+                const std::set<uint64_t>& user = x64.facts.userPfns;
+                dw.setPageFilter([&user](uint64_t pfn) { return user.count(pfn) == 0; });
+                dw.writeFile(path(c), c.type);
+            } else if (c.world == "x64") {
+                x64.w->buildFile(path(c), c.type);
+            } else kd::DumpWriter(c.world == "x86" ? *x86.phys : *pae.phys, c.world == "x86" ? x86.header : pae.header)
                      .writeFile(path(c), c.type);
         }
         ready_ = true;
@@ -679,8 +753,10 @@ TEST_P(KernelFacts, MachineFactsMatchTheBuiltWorld) {
     EXPECT_TRUE(hasLine(pcr.text, "\t      CurrentThread: " + addrPlain(f.currentThread, w))) << pcr.text;
     EXPECT_TRUE(hasLine(pcr.text, "\t         IdleThread: " + addrPlain(f.idleThread, w))) << pcr.text;
 
+    // A small dump holds the KPRCB copy but not the KPCR around it.
     Output irql = e->execute("!irql");
-    EXPECT_EQ(irql.json.value("irql", -1), f.irql) << irql.text;
+    if (c.type == kd::kTriage) EXPECT_TRUE(irql.json["irql"].is_null()) << irql.text;
+    else EXPECT_EQ(irql.json["irql"].get<int>(), f.irql) << irql.text;
 
     Output db = e->execute("db @$ip l10");
     std::string bytes;
@@ -736,6 +812,43 @@ TEST(KernelGoldenX64, ProcessCommandsNameTheBuiltObjects) {
     }
     EXPECT_TRUE(syncWaiter) << o.text;
     EXPECT_TRUE(mutantLine) << o.text;
+}
+
+// x64 `k` scans the faulting thread's stack (no unwind data in the dump):
+// the driver frame, then nt's frames named through the ISF on the symbol
+// path. A small dump lacks the driver's code page, so the scan stops there.
+TEST(KernelGoldenX64, StackScanNamesNtFramesThroughTheIsf) {
+    if (!Worlds::get().ready()) GTEST_SKIP() << "corpus file not found: " << kIsf;
+    const WorldFacts& f = Worlds::get().facts("x64");
+    auto e = openEngine({"x64", kd::kFull});
+    auto l = lines(e->execute("k").text);
+    ASSERT_EQ(l.size(), 6u);
+    EXPECT_EQ(l[2], "00 " + addrTick(f.sp, true) + " " + addrTick(kMyDrvBase + 0x1a7f, true) + "     mydrv+0x334c");
+    auto endsWith = [](const std::string& a, const std::string& b) {
+        return a.size() >= b.size() && a.compare(a.size() - b.size(), b.size(), b) == 0;
+    };
+    EXPECT_TRUE(endsWith(l[3], "     mydrv+0x1a7f")) << l[3];
+    EXPECT_TRUE(endsWith(l[4], "     nt!PspSystemThreadStartup+0x55")) << l[4];
+    EXPECT_TRUE(endsWith(l[5], "     nt!KiStartSystemThread+0x28")) << l[5];
+    auto small = openEngine({"x64", kd::kTriage});
+    auto t = lines(small->execute("k").text);
+    EXPECT_EQ(t.size(), 3u);
+}
+
+// Kernel-only dumps (2, 6) leave the processes' user pages out; the full
+// and bitmap-full dumps keep them.
+TEST(KernelGoldenX64, KernelOnlyDumpsLackUserPages) {
+    if (!Worlds::get().ready()) GTEST_SKIP() << "corpus file not found: " << kIsf;
+    const WorldFacts& f = Worlds::get().facts("x64");
+    ASSERT_EQ(f.userPfns.size(), 3u + 2u * 4u);
+    for (uint32_t type : {kd::kFull, kd::kSummary, kd::kBitmapFull, kd::kBitmapKernel}) {
+        auto e = openEngine({"x64", type});
+        const auto* kt = dynamic_cast<const KernelDumpTarget*>(&e->target());
+        ASSERT_TRUE(kt && kt->dump && kt->dump->physical());
+        bool kernelOnly = type == kd::kSummary || type == kd::kBitmapKernel;
+        EXPECT_EQ(kt->dump->physical()->page(f.notepadPebPfn).empty(), kernelOnly) << "dump type " << type;
+        EXPECT_FALSE(kt->dump->physical()->page(f.dtb >> 12).empty());
+    }
 }
 
 // The dumps are byte-for-byte reproducible (goldens depend on it).

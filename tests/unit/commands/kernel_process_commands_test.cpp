@@ -167,6 +167,22 @@ TEST_F(KernelProcessCommands, ThreadsAndWaitObjects) {
     }
     EXPECT_TRUE(sawStack) << t.text;
     EXPECT_TRUE(sawPrio) << t.text;
+    // Bit 2 without bit 1: one line per thread, no wait objects.
+    auto l4 = lines(e.execute("!process " + p(app) + " 4").text);
+    ASSERT_GE(l4.size(), 9u);
+    EXPECT_EQ(l4[5].substr(0, 31), "        THREAD " + p(ta.ethread));
+    EXPECT_EQ(l4[6], "");
+    EXPECT_EQ(l4[7].substr(0, 31), "        THREAD " + p(tb.ethread));
+    // -p: the owning process first; -t: by thread id.
+    auto lp = lines(e.execute("!thread -p " + p(tb.ethread) + " 0").text);
+    ASSERT_GE(lp.size(), 5u);
+    EXPECT_EQ(lp[0], "PROCESS " + p(app));
+    EXPECT_EQ(lp[4].substr(0, 23), "THREAD " + p(tb.ethread));
+    EXPECT_EQ(lines(e.execute("!thread -t 90c 0").text)[0].substr(0, 23), "THREAD " + p(ta.ethread));
+    Output missing = e.execute("!thread -t 1234 0");
+    EXPECT_TRUE(missing.error);
+    EXPECT_EQ(missing.text, "Could not find thread with id 1234\n");
+
     Output bad = e.execute("!thread " + p(app));
     EXPECT_TRUE(bad.error);
     EXPECT_EQ(bad.text, "TYPE mismatch for thread object at " + p(app) + "\n");

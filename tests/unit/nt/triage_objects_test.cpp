@@ -200,6 +200,11 @@ TEST(NtTriage, ThroughTheKernelDumpTarget) {
     EXPECT_EQ(bt.apcProcess, kProcess);
     EXPECT_FALSE(bt.tid);  // Cid is not in the debugger data
     EXPECT_EQ(bt.stateName, "Running");  // built-in names
+    // Lists need fields the debugger data does not carry: said, not guessed.
+    EXPECT_EQ(bare.processes().walk.error(8),
+              "NT symbols are incorrect, please fix symbols (no type information for _EPROCESS.ActiveProcessLinks)");
+    EXPECT_EQ(bare.loadedModules().walk.error(8),
+              "NT symbols are incorrect, please fix symbols (no type information for _KLDR_DATA_TABLE_ENTRY.InLoadOrderLinks)");
 }
 
 }  // namespace

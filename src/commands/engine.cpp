@@ -10,6 +10,8 @@
 #include "commands/kernel_views.h"
 #include "dump/kernel/kdbg.h"
 #include "dump/kernel/kernel_target.h"
+#include "nt/builtin_types.h"
+#include "nt/layout.h"
 
 namespace nt {
 
@@ -39,6 +41,7 @@ Engine::Engine(std::unique_ptr<Target> target)
         // Kernel dumps: "threads" are processors; start on the one that bugchecked.
         currentThread_ = std::min<size_t>(target_->kernel->bugcheckProcessor,
                                           target_->threads.empty() ? 0 : target_->threads.size() - 1);
+        fillKernelOffsetsFromTypes();  // built-in tables need no symbol path
     } else {
         detectWow64();
         recoverProcessId();
@@ -57,6 +60,7 @@ Engine::Engine(std::unique_ptr<Target> target)
     registerKernelSystemCommands(*this);
     registerKernelProcessCommands(*this);
     registerKernelTssCommands(*this);
+    registerKernelObjectCommands(*this);
     symbols_.setLog([this](std::string_view line) {
         if (logOut_) logOut_->line(line);
     });
@@ -216,8 +220,49 @@ const StackWalk& Engine::currentStack() {
     return stackCache_;
 }
 
+// Old kernels (XP's 0x290-byte block) write no Offset* fields in their
+// debugger data; the nt types (symbols, ISF, or the built-in table) give them.
+void Engine::fillKernelOffsetsFromTypes() {
+    if (!target_->isKernel()) return;
+    KernelInfo& k = *target_->kernel;
+    KdDebuggerData& d = k.kdbg;
+    if (!d.present || (d.offsetPrcbCurrentThread && d.offsetKThreadApcProcess && d.offsetPcrContainedPrcb)) return;
+    const types::TypeProvider* nt = nullptr;
+    for (const auto& src : typeSources("nt"))
+        if (src.provider->findType("_KTHREAD")) {
+            nt = src.provider;
+            break;
+        }
+    if (!nt) return;
+    NtLayout layout(nt, nullptr, nt::pointerSize(target_->machine));
+    auto set = [&](uint16_t& field, std::string_view type, std::string_view path) {
+        if (field) return;
+        if (auto off = layout.offset(type, path); off && *off <= 0xffff) field = static_cast<uint16_t>(*off);
+    };
+    set(d.offsetPrcbCurrentThread, "_KPRCB", "CurrentThread");
+    set(d.offsetPrcbNumber, "_KPRCB", "Number");
+    set(d.offsetPrcbProcStateContext, "_KPRCB", "ProcessorState.ContextFrame");
+    set(d.offsetPrcbProcStateSpecialReg, "_KPRCB", "ProcessorState.SpecialRegisters");
+    set(d.offsetKThreadApcProcess, "_KTHREAD", "ApcState.Process");
+    set(d.offsetKThreadTeb, "_KTHREAD", "Teb");
+    set(d.offsetKThreadState, "_KTHREAD", "State");
+    set(d.offsetKThreadKernelStack, "_KTHREAD", "KernelStack");
+    set(d.offsetKThreadInitialStack, "_KTHREAD", "InitialStack");
+    set(d.offsetEprocessPeb, "_EPROCESS", "Peb");
+    set(d.offsetEprocessDirectoryTableBase, "_EPROCESS", "Pcb.DirectoryTableBase");
+    set(d.offsetPcrSelfPcr, "_KPCR", "SelfPcr");
+    set(d.offsetPcrCurrentPrcb, "_KPCR", "Prcb");
+    // The PRCB inside the PCR: "Prcb" on x64/ARM64, "PrcbData" on x86.
+    set(d.offsetPcrContainedPrcb, "_KPCR", target_->machine == Machine::X86 ? "PrcbData" : "Prcb");
+    if (!d.sizeEProcess)
+        if (auto sz = layout.size("_EPROCESS"); sz && *sz <= 0xffff) d.sizeEProcess = static_cast<uint16_t>(*sz);
+    if (!d.sizeEThread)
+        if (auto sz = layout.size("_ETHREAD"); sz && *sz <= 0xffff) d.sizeEThread = static_cast<uint16_t>(*sz);
+}
+
 void Engine::refreshKernelFromSymbols() {
     if (!target_->isKernel()) return;
+    fillKernelOffsetsFromTypes();
     KernelInfo& k = *target_->kernel;
     if (k.kdbg.present || !k.kdDebuggerDataBlock || !target_->moduleByName("nt")) return;
     auto neverAt = symbols_.resolve("nt!KiWaitNever");
@@ -236,6 +281,7 @@ void Engine::refreshKernelFromSymbols() {
     d->wasEncoded = true;
     std::erase_if(k.notes, [](const std::string& n) { return n.rfind("KdDebuggerDataBlock is encoded", 0) == 0; });
     applyDebuggerData(*target_, *d);
+    fillKernelOffsetsFromTypes();
     stackKey_.reset();
 }
 
@@ -463,6 +509,16 @@ std::vector<Engine::TypeSource> Engine::typeSources(std::string_view module) {
         if (!module.empty() && !wildcardMatch(module, m.name)) continue;
         if (SymbolProvider* p = symbols_.provider(m))
             if (const types::TypeProvider* t = p->types()) out.push_back({m.name, t});
+    }
+    // Kernel dumps without nt types (no PDB or ISF on the path: old x86
+    // builds have no ISF at all): the built-in table for the build, last.
+    if (target_->isKernel() && (module.empty() || wildcardMatch(module, "nt"))) {
+        bool haveNt = false;
+        for (const auto& src : out) haveNt |= src.module == "nt" && src.provider->findType("_KTHREAD").has_value();
+        if (!haveNt) {
+            if (!builtinTypes_) builtinTypes_ = builtinTypesFor(target_->machine, target_->kernel->buildNumber);
+            if (builtinTypes_) out.push_back({"nt", builtinTypes_.get()});
+        }
     }
     return out;
 }

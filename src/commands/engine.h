@@ -106,6 +106,7 @@ public:
     // KiWaitNever, KiWaitAlways and KdpDataBlockEncoded, decode it and take
     // the kernel base, list heads and processor contexts from it.
     void refreshKernelFromSymbols();
+    void fillKernelOffsetsFromTypes();
 
     // TEB of the thread for the effective machine (32-bit TEB in the x86 view).
     uint64_t tebFor(size_t threadIndex) const;
@@ -155,6 +156,7 @@ public:
 private:
     std::map<std::string, std::any> commandState_;
     std::vector<std::pair<std::string, std::shared_ptr<const types::TypeProvider>>> extraTypes_;
+    std::shared_ptr<const types::TypeProvider> builtinTypes_;  // kernel: built-in nt layouts, when needed
     Output* logOut_ = nullptr;  // where symbol-load messages of the running command go
     void detectWow64();
     void recoverProcessId();
@@ -188,5 +190,6 @@ void registerSymbolPathCommands(Engine&);  // .sympath .symfix .reload !sym
 void registerKernelSystemCommands(Engine&);  // .bugcheck .cxr .trap !pcr !irql !running !vm !cpuinfo
 void registerKernelProcessCommands(Engine&);  // !process !thread .process .thread
 void registerKernelTssCommands(Engine&);  // .tss
+void registerKernelObjectCommands(Engine&);  // !object !locks !prcb
 
 }  // namespace nt

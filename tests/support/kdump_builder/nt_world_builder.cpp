@@ -22,6 +22,12 @@ struct TypeDef {
 constexpr TypeDef kTypes[] = {{"Type", 2},   {"Directory", 3}, {"Process", 7},  {"Thread", 8},  {"Event", 16},
                               {"Mutant", 17}, {"Semaphore", 19}, {"Timer", 20}, {"Device", 33}, {"Driver", 34},
                               {"File", 37}};
+// Windows 7 SP1 (build 7601): Event is 0xc there (the seed-000 dump's
+// `dt nt!_OBJECT_HEADER` shows TypeIndex 0xc for an Event).
+constexpr TypeDef kTypesWin7[] = {{"Type", 2},   {"Directory", 3}, {"Process", 7},  {"Thread", 8},  {"Event", 12},
+                                  {"Mutant", 14}, {"Semaphore", 16}, {"Timer", 17}, {"Device", 25}, {"Driver", 26},
+                                  {"File", 28}};
+constexpr uint32_t kFirstWin8Build = 9200;  // type indices before this build: kTypesWin7
 
 std::vector<uint8_t> ascii(std::string_view s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
@@ -40,11 +46,15 @@ NtWorldBuilder::NtWorldBuilder(const std::string& isfPath, NtWorldOptions option
         kernel_->ensureMapped(symbol(list), 16);
         kernel_->writeEmptyList(symbol(list));
     }
-    kernel_->ensureMapped(symbol("ObHeaderCookie"), 1);
-    kernel_->writeU8(symbol("ObHeaderCookie"), opt_.obHeaderCookie);
+    // Windows 7 has no ObHeaderCookie: TypeIndex is then stored in clear.
+    if (hasSymbol("ObHeaderCookie")) {
+        kernel_->ensureMapped(symbol("ObHeaderCookie"), 1);
+        kernel_->writeU8(symbol("ObHeaderCookie"), opt_.obHeaderCookie);
+    }
     kernel_->ensureMapped(symbol("KeNumberProcessors"), 4);
     kernel_->writeU32(symbol("KeNumberProcessors"), opt_.processors);
-    std::string lab = std::to_string(opt_.buildNumber) + ".1.amd64fre.vb_release.191206-1406";
+    std::string lab = !opt_.buildLab.empty() ? opt_.buildLab
+                                             : std::to_string(opt_.buildNumber) + ".1.amd64fre.vb_release.191206-1406";
     kernel_->ensureMapped(symbol("NtBuildLab"), lab.size() + 1);
     auto labBytes = ascii(lab);
     labBytes.push_back(0);
@@ -77,6 +87,13 @@ uint64_t NtWorldBuilder::symbol(const std::string& name) const {
     auto rva = isf_->rvaOf(name);
     if (!rva) throw std::out_of_range("NtWorldBuilder: ISF has no symbol " + name);
     return opt_.kernBase + *rva;
+}
+
+bool NtWorldBuilder::hasSymbol(const std::string& name) const { return isf_->rvaOf(name).has_value(); }
+
+std::string NtWorldBuilder::ldrEntryType() const {
+    // Windows 7's PDB has no _KLDR_DATA_TABLE_ENTRY; its loader list holds _LDR_DATA_TABLE_ENTRY.
+    return layout_->has("_KLDR_DATA_TABLE_ENTRY", "DllBase") ? "_KLDR_DATA_TABLE_ENTRY" : "_LDR_DATA_TABLE_ENTRY";
 }
 
 uint64_t NtWorldBuilder::kprcb(unsigned processor) const {
@@ -123,20 +140,37 @@ uint64_t NtWorldBuilder::getField(uint64_t address, const std::string& type, con
 }
 
 uint64_t NtWorldBuilder::allocObject(const std::string& typeName, uint64_t bodySize, const std::string& name) {
+    return allocObjectWithInfo(typeName, bodySize, name.empty() ? 0 : 0x2, name);
+}
+
+uint64_t NtWorldBuilder::allocObjectWithInfo(const std::string& typeName, uint64_t bodySize, uint8_t infoMask,
+                                             const std::string& name) {
+    static const char* const kOptional[] = {"_OBJECT_HEADER_CREATOR_INFO",  "_OBJECT_HEADER_NAME_INFO",
+                                            "_OBJECT_HEADER_HANDLE_INFO",   "_OBJECT_HEADER_QUOTA_INFO",
+                                            "_OBJECT_HEADER_PROCESS_INFO",  "_OBJECT_HEADER_AUDIT_INFO",
+                                            "_OBJECT_HEADER_EXTENDED_INFO", "_OBJECT_HEADER_PADDING_INFO"};
+    if (!name.empty()) infoMask |= 0x2;
     uint64_t bodyOff = layout_->offsetOf("_OBJECT_HEADER", "Body");
-    uint64_t nameInfoSize = name.empty() ? 0 : layout_->sizeOf("_OBJECT_HEADER_NAME_INFO");
-    uint64_t base = allocPool(nameInfoSize + bodyOff + bodySize, 16);
-    uint64_t header = base + nameInfoSize;
+    // Optional header i sits below the object header at the summed sizes of
+    // the present headers with a bit <= i (bit 0 closest to the header).
+    uint64_t optionalSize = 0;
+    uint64_t nameInfoBelow = 0;
+    for (unsigned bit = 0; bit < 8; ++bit) {
+        if (!(infoMask & (1u << bit))) continue;
+        optionalSize += layout_->sizeOf(kOptional[bit]);
+        if (bit == 1) nameInfoBelow = optionalSize;
+    }
+    uint64_t base = allocPool(optionalSize + bodyOff + bodySize, 16);
+    uint64_t header = base + optionalSize;
     uint8_t real = typeIndices_.count(typeName) ? typeIndices_.at(typeName) : 0;
-    uint8_t stored = static_cast<uint8_t>(real ^ opt_.obHeaderCookie ^ ((header >> 8) & 0xff));
+    uint8_t stored = hasSymbol("ObHeaderCookie") ? static_cast<uint8_t>(real ^ opt_.obHeaderCookie ^ ((header >> 8) & 0xff))
+                                                 : real;
     setField(header, "_OBJECT_HEADER", "PointerCount", 1);
     setField(header, "_OBJECT_HEADER", "HandleCount", name.empty() ? 0 : 1);
     setField(header, "_OBJECT_HEADER", "TypeIndex", stored);
-    setField(header, "_OBJECT_HEADER", "InfoMask", name.empty() ? 0 : 0x2);
+    setField(header, "_OBJECT_HEADER", "InfoMask", infoMask);
     if (!name.empty()) {
-        // NAME_INFO is the only optional header here: it sits right before the
-        // object header (no lower InfoMask bit is present).
-        uint64_t ni = base;
+        uint64_t ni = header - nameInfoBelow;
         uint64_t nameOff = layout_->offsetOf("_OBJECT_HEADER_NAME_INFO", "Name");
         uint64_t buf = allocPool(2 * name.size() + 2, 8);
         kernel_->writeUnicodeString(ni + nameOff, buf, name);
@@ -214,9 +248,13 @@ void NtWorldBuilder::writeKernelImageHeader() {
 void NtWorldBuilder::createTypes() {
     uint64_t table = symbol("ObTypeIndexTable");
     kernel_->ensureMapped(table, 8 * 64);
-    for (const auto& t : kTypes) typeIndices_[t.name] = t.index;
+    const bool win7 = opt_.buildNumber < kFirstWin8Build;
+    const TypeDef* types = win7 ? kTypesWin7 : kTypes;
+    const size_t typeCount = win7 ? std::size(kTypesWin7) : std::size(kTypes);
+    for (size_t i = 0; i < typeCount; ++i) typeIndices_[types[i].name] = types[i].index;
     uint64_t typeSize = layout_->sizeOf("_OBJECT_TYPE");
-    for (const auto& t : kTypes) {
+    for (size_t i = 0; i < typeCount; ++i) {
+        const TypeDef& t = types[i];
         uint64_t obj = allocObject("Type", typeSize, t.name);
         uint64_t buf = allocPool(2 * std::strlen(t.name) + 2, 8);
         kernel_->writeUnicodeString(obj + layout_->offsetOf("_OBJECT_TYPE", "Name"), buf, t.name);
@@ -348,6 +386,9 @@ void NtWorldBuilder::waitOn(uint64_t thread, const std::vector<uint64_t>& object
         setField(wb, "_KWAIT_BLOCK", "WaitKey", i);
         setField(wb, "_KWAIT_BLOCK", "Thread", thread);
         setField(wb, "_KWAIT_BLOCK", "Object", objects[i]);
+        // Before Windows 8 the blocks form a ring through NextWaitBlock.
+        if (L.has("_KWAIT_BLOCK", "NextWaitBlock"))
+            setField(wb, "_KWAIT_BLOCK", "NextWaitBlock", first + blockSize * ((i + 1) % objects.size()));
         uint64_t head = objects[i] + L.offsetOf("_DISPATCHER_HEADER", "WaitListHead");
         kernel_->insertTailList(head, wb + L.offsetOf("_KWAIT_BLOCK", "WaitListEntry"));
     }
@@ -356,7 +397,11 @@ void NtWorldBuilder::waitOn(uint64_t thread, const std::vector<uint64_t>& object
 }
 
 uint64_t NtWorldBuilder::addEvent(bool synchronization, bool signaled, const std::string& name) {
-    uint64_t ev = allocObject("Event", layout_->sizeOf("_KEVENT"), name);
+    return addEvent(synchronization, signaled, uint8_t{0}, name);
+}
+
+uint64_t NtWorldBuilder::addEvent(bool synchronization, bool signaled, uint8_t infoMask, const std::string& name) {
+    uint64_t ev = allocObjectWithInfo("Event", layout_->sizeOf("_KEVENT"), infoMask, name);
     setField(ev, "_KEVENT", "Header.Type", synchronization ? 1 : 0);
     setField(ev, "_KEVENT", "Header.Size", layout_->sizeOf("_KEVENT") / 4);
     setField(ev, "_KEVENT", "Header.SignalState", signaled ? 1 : 0);
@@ -428,21 +473,22 @@ uint64_t NtWorldBuilder::addResource(const ResourceSpec& spec) {
 uint64_t NtWorldBuilder::addDriver(const std::string& name, uint64_t base, uint32_t size, uint32_t timestamp,
                                    uint32_t checksum) {
     const TypeLayout& L = *layout_;
-    uint64_t e = allocPool(L.sizeOf("_KLDR_DATA_TABLE_ENTRY"), 16);
+    const std::string ldr = ldrEntryType();
+    uint64_t e = allocPool(L.sizeOf(ldr), 16);
     bool core = name == "ntoskrnl.exe" || name == "hal.dll";
     std::string full = std::string("\\SystemRoot\\system32\\") + (core ? "" : "drivers\\") + name;
     uint64_t fullBuf = allocPool(2 * full.size() + 2, 8);
     uint64_t baseBuf = allocPool(2 * name.size() + 2, 8);
-    kernel_->writeUnicodeString(e + L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "FullDllName"), fullBuf, full);
-    kernel_->writeUnicodeString(e + L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "BaseDllName"), baseBuf, name);
-    setField(e, "_KLDR_DATA_TABLE_ENTRY", "DllBase", base);
-    setField(e, "_KLDR_DATA_TABLE_ENTRY", "EntryPoint", base + 0x1000);
-    setField(e, "_KLDR_DATA_TABLE_ENTRY", "SizeOfImage", size);
-    setField(e, "_KLDR_DATA_TABLE_ENTRY", "TimeDateStamp", timestamp);
-    setField(e, "_KLDR_DATA_TABLE_ENTRY", "CheckSum", checksum);
-    setField(e, "_KLDR_DATA_TABLE_ENTRY", "Flags", 0x49104000);
-    setField(e, "_KLDR_DATA_TABLE_ENTRY", "LoadCount", 1);
-    kernel_->insertTailList(symbol("PsLoadedModuleList"), e + L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "InLoadOrderLinks"));
+    kernel_->writeUnicodeString(e + L.offsetOf(ldr, "FullDllName"), fullBuf, full);
+    kernel_->writeUnicodeString(e + L.offsetOf(ldr, "BaseDllName"), baseBuf, name);
+    setField(e, ldr, "DllBase", base);
+    setField(e, ldr, "EntryPoint", base + 0x1000);
+    setField(e, ldr, "SizeOfImage", size);
+    setField(e, ldr, "TimeDateStamp", timestamp);
+    setField(e, ldr, "CheckSum", checksum);
+    setField(e, ldr, "Flags", 0x49104000);
+    setField(e, ldr, "LoadCount", 1);
+    kernel_->insertTailList(symbol("PsLoadedModuleList"), e + L.offsetOf(ldr, "InLoadOrderLinks"));
     drivers_[name] = e;
     return e;
 }
@@ -630,6 +676,7 @@ HeaderInfo NtWorldBuilder::header() const {
 
 TriageInfo NtWorldBuilder::triageInfo() const {
     const TypeLayout& L = *layout_;
+    const std::string ldr = ldrEntryType();
     TriageInfo t;
     uint64_t thread = currentThreads_.at(0);
     uint64_t process = getField(thread, "_ETHREAD", "Tcb.ApcState.Process");
@@ -644,19 +691,19 @@ TriageInfo NtWorldBuilder::triageInfo() const {
     }
     // Driver list in load order, names as full paths (as the real files have).
     uint64_t head = symbol("PsLoadedModuleList");
-    uint64_t linkOff = L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "InLoadOrderLinks");
+    uint64_t linkOff = L.offsetOf(ldr, "InLoadOrderLinks");
     for (uint64_t e = kernel_->readU64(head), n = 0; e != head && n < 1000; e = kernel_->readU64(e), ++n) {
         uint64_t entry = e - linkOff;
         TriageDriver d;
-        uint64_t us = entry + L.offsetOf("_KLDR_DATA_TABLE_ENTRY", "FullDllName");
+        uint64_t us = entry + L.offsetOf(ldr, "FullDllName");
         uint16_t len = kernel_->readU16(us);
         auto chars = readKernel(kernel_->readU64(us + 8), len);
         for (size_t i = 0; i + 1 < chars.size(); i += 2) d.name.push_back(static_cast<char>(chars[i]));
-        d.base = getField(entry, "_KLDR_DATA_TABLE_ENTRY", "DllBase");
-        d.size = static_cast<uint32_t>(getField(entry, "_KLDR_DATA_TABLE_ENTRY", "SizeOfImage"));
-        d.timestamp = static_cast<uint32_t>(getField(entry, "_KLDR_DATA_TABLE_ENTRY", "TimeDateStamp"));
-        d.checksum = static_cast<uint32_t>(getField(entry, "_KLDR_DATA_TABLE_ENTRY", "CheckSum"));
-        d.flags = static_cast<uint32_t>(getField(entry, "_KLDR_DATA_TABLE_ENTRY", "Flags"));
+        d.base = getField(entry, ldr, "DllBase");
+        d.size = static_cast<uint32_t>(getField(entry, ldr, "SizeOfImage"));
+        d.timestamp = static_cast<uint32_t>(getField(entry, ldr, "TimeDateStamp"));
+        d.checksum = static_cast<uint32_t>(getField(entry, ldr, "CheckSum"));
+        d.flags = static_cast<uint32_t>(getField(entry, ldr, "Flags"));
         t.drivers.push_back(d);
     }
     t.unloadedDrivers = unloaded_;

@@ -69,6 +69,7 @@ struct NtWorldOptions {
     unsigned processors = 1;
     uint8_t obHeaderCookie = 0x5a;
     uint32_t buildNumber = 19041;
+    std::string buildLab;  // NtBuildLab text; empty: "<buildNumber>.1.amd64fre.vb_release.191206-1406"
     uint32_t kernelSizeOfImage = 0x1046000;
     uint32_t kernelTimestamp = 0x0d8333e6;
     bool includeKernelHeaderInTriage = true;  // a data block with nt's PE header page
@@ -101,6 +102,9 @@ public:
     // WaitBlockCount and links each block into the object's WaitListHead.
     void waitOn(uint64_t thread, const std::vector<uint64_t>& objects, bool waitAll = false);
     uint64_t addEvent(bool synchronization, bool signaled, const std::string& name = {});
+    // An event with the optional headers infoMask selects (0x8: QUOTA_INFO
+    // before the header, as the seed-000 event), zero-filled except NAME_INFO.
+    uint64_t addEvent(bool synchronization, bool signaled, uint8_t infoMask, const std::string& name = {});
     uint64_t addMutant(uint64_t ownerThread, const std::string& name = {});
     uint64_t addSemaphore(int32_t limit, int32_t count, const std::string& name = {});
     uint64_t addResource(const ResourceSpec& spec);
@@ -148,6 +152,17 @@ public:
     uint64_t allocPool(uint64_t size, uint64_t align = 16);
     // A kernel object: optional NAME_INFO, the _OBJECT_HEADER, the body.
     uint64_t allocObject(const std::string& typeName, uint64_t bodySize, const std::string& name = {});
+    // The same with any set of optional headers (InfoMask bits), laid out
+    // from the type source's sizes; TypeIndex encoded only when the kernel
+    // has ObHeaderCookie (Windows 10+), in clear otherwise (Windows 7/8).
+    uint64_t allocObjectWithInfo(const std::string& typeName, uint64_t bodySize, uint8_t infoMask,
+                                 const std::string& name = {});
+    // Place the next pool allocations at va (to reproduce a real dump's
+    // addresses); the caller keeps them from overlapping earlier ones.
+    void setPoolCursor(uint64_t va) { poolNext_ = va; }
+    bool hasSymbol(const std::string& name) const;
+    // "_KLDR_DATA_TABLE_ENTRY", or "_LDR_DATA_TABLE_ENTRY" where the kernel has no K variant (Windows 7).
+    std::string ldrEntryType() const;
 
 private:
     void syncContexts();  // CONTEXTs into each KPRCB.ProcessorState.ContextFrame

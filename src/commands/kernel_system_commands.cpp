@@ -113,9 +113,9 @@ std::optional<uint64_t> kernelControlRegister(Engine& e, std::string_view name) 
     bool w = is64(e.target().machine);
     unsigned p = w ? 8 : 4;
     // KPRCB.ProcessorState.SpecialRegisters: Cr0, Cr2, Cr3, Cr4 (pointer-sized).
-    if (k.kdbg.kiProcessorBlock && k.kdbg.offsetPrcbProcStateSpecialReg) {
+    if (k.kdbg.offsetPrcbProcStateSpecialReg) {
         const Memory& m = e.target().memory();
-        if (auto prcb = m.readPointer(k.kdbg.kiProcessorBlock + uint64_t(e.currentThread()) * p, p); prcb && *prcb)
+        if (auto prcb = e.kernelPrcb())
             if (auto v = m.readPointer(*prcb + k.kdbg.offsetPrcbProcStateSpecialReg + uint64_t(index) * p, p)) return *v;
     }
     // The header's DirectoryTableBase is the bugcheck processor's CR3.
@@ -248,13 +248,11 @@ void cmdTrap(Engine& e, std::string_view args, Output& out) {
 void cmdIrql(Engine& e, std::string_view, Output& out) {
     const KernelInfo& k = requireKernel(e, "!irql");
     // KPCR.Irql (x64 0x50, x86 0x24) of the current processor: PCR = PRCB - ContainedPrcb offset.
-    bool w = e.is64();
-    unsigned p = w ? 8 : 4;
     const Memory& m = e.target().memory();
     const Machine mach = e.target().machine;
     std::optional<uint8_t> irql;
-    if (k.kdbg.kiProcessorBlock && k.kdbg.offsetPcrContainedPrcb && (mach == Machine::Amd64 || mach == Machine::X86))
-        if (auto prcb = m.readPointer(k.kdbg.kiProcessorBlock + uint64_t(e.currentThread()) * p, p); prcb && *prcb)
+    if (k.kdbg.offsetPcrContainedPrcb && (mach == Machine::Amd64 || mach == Machine::X86))
+        if (auto prcb = e.kernelPrcb())
             irql = m.readValue<uint8_t>(*prcb - k.kdbg.offsetPcrContainedPrcb + (mach == Machine::Amd64 ? 0x50 : 0x24));
     if (!irql) {
         out.line(fmt::format("Unable to read the IRQL of processor {}: its KPCR is not in the dump", e.currentThread()));

@@ -6,6 +6,7 @@
 #
 #   scripts/fuzz.sh                 # every target, 60 s each
 #   scripts/fuzz.sh pe_fuzzer 600   # one target, 10 minutes
+#   scripts/fuzz.sh pe_fuzzer,cab_fuzzer 600   # a list, one after the other
 #   scripts/fuzz.sh --build-only    # just check that every target builds
 #   JOBS=2 scripts/fuzz.sh all 600  # two targets at a time (one per core)
 # Each run's last lines (libFuzzer's final "DONE cov: ... ft: ..." line and
@@ -26,7 +27,7 @@ targets=()
 if [ "$TARGET" = "all" ]; then
   for f in fuzz/*_fuzzer.cpp; do targets+=("$(basename "$f" .cpp)"); done
 else
-  targets=("$TARGET")
+  IFS=, read -r -a targets <<< "$TARGET"
 fi
 
 run_one() {

@@ -6,10 +6,13 @@
 #include <cctype>
 #include <cstdio>
 
+#include <fmt/format.h>
+
 #include "base/error.h"
 #include "base/format.h"
 #include "commands/engine.h"
 #include "commands/expression.h"
+#include "unwind/frame_annotation.h"
 
 namespace nt {
 
@@ -171,12 +174,22 @@ nlohmann::json processJson(const ProcessInfo& p) {
             {"object_table", orNull(p.objectTable)},
             {"handle_count", orNull(p.handleCount)},
             {"image", orNull(p.imageName)},
+            {"image_file_name", orNull(p.imageFileName)},
+            {"image_path", orNull(p.imagePath)},
             {"create_time", orNull(p.createTime)},
             {"device_map", orNull(p.deviceMap)},
             {"vad_root", orNull(p.vadRoot)},
             {"vad_count", orNull(p.vadCount)},
             {"private_pages", orNull(p.privatePages)},
             {"commit_charge", orNull(p.commitCharge)},
+            {"working_set_pages", orNull(p.workingSetSize)},
+            {"minimum_working_set_pages", orNull(p.minimumWorkingSetSize)},
+            {"maximum_working_set_pages", orNull(p.maximumWorkingSetSize)},
+            {"peak_working_set_pages", orNull(p.peakWorkingSetSize)},
+            {"page_fault_count", orNull(p.pageFaultCount)},
+            {"memory_priority", orNull(p.memoryPriority)},
+            {"quota_paged_pool", orNull(p.quotaPagedPool)},
+            {"quota_nonpaged_pool", orNull(p.quotaNonPagedPool)},
             {"token", orNull(p.token)}};
 }
 
@@ -297,6 +310,8 @@ void appendStack(Engine& e, Kernel& k, const ThreadInfo& t, std::optional<uint32
             for (unsigned a = 0; a < 4; ++a)
                 line += ((f.argsPresent >> a) & 1 ? addrTick(f.args[a], true) : std::string("????????`????????")) + " ";
             line += ": " + site;
+            std::string trap = x64TrapFrameAnnotation(f, k.trapFrameRipOffset());
+            if (!trap.empty()) line += " " + trap;
         } else {
             line += hexPad(f.fp & 0xffffffff, 8) + " " + hexPad(ret & 0xffffffff, 8) + " ";
             for (unsigned a = 0; a < 3; ++a)
@@ -471,6 +486,7 @@ struct ProcessBudget {
 bool imageMatches(const ProcessInfo& p, const std::string& filter) {
     if (!p.imageName) return false;
     std::string name = lower(*p.imageName), want = lower(filter);
+    if (p.imageFileName && lower(*p.imageFileName) == want) return true;
     if (name == want) return true;
     // ImageFileName keeps at most 15 bytes: a longer name matches by its start.
     return name.size() >= 14 && want.size() > name.size() && want.compare(0, name.size(), name) == 0;
@@ -491,12 +507,33 @@ void renderProcess(Engine& e, Kernel& k, const ProcessInfo& p, unsigned flags, P
                      num(p.lockedPages) + ".");
         if (p.deviceMap) out.line("    DeviceMap " + addrPlain(*p.deviceMap, w));
         if (p.token) out.line(label("Token") + addrPlain(*p.token, w));
+        // What the times need and a small dump may lack, said the way
+        // WinDbg says it (seed 001's procdump -mk dump).
+        if (!k.timeIncrement()) out.line("ReadMemory error: Cannot get nt!KeMaximumIncrement value.");
+        const uint64_t sharedData = w ? 0xfffff78000000000ull : 0xffdf0000ull;
+        if (!k.memory().readValue<uint32_t>(sharedData)) out.line(hexPad(sharedData, w ? 16 : 8) + ": Unable to get shared data");
+        uint64_t elapsed = 0;
         if (p.createTime && *p.createTime && k.info().systemTime >= *p.createTime)
-            out.line(label("ElapsedTime") + cpuTime(k.info().systemTime - *p.createTime));
-        if (p.userTime) out.line(label("UserTime") + ticksText(k, p.userTime));
-        if (p.kernelTime) out.line(label("KernelTime") + ticksText(k, p.kernelTime));
+            elapsed = k.info().systemTime - *p.createTime;
+        out.line(label("ElapsedTime") + cpuTime(elapsed));
+        out.line(label("UserTime") + ticksText(k, p.userTime.value_or(0)));
+        out.line(label("KernelTime") + ticksText(k, p.kernelTime.value_or(0)));
+        if (p.quotaPagedPool) out.line(label("QuotaPoolUsage[PagedPool]") + std::to_string(*p.quotaPagedPool));
+        if (p.quotaNonPagedPool) out.line(label("QuotaPoolUsage[NonPagedPool]") + std::to_string(*p.quotaNonPagedPool));
+        if (p.workingSetSize && p.minimumWorkingSetSize && p.maximumWorkingSetSize)
+            out.line(fmt::format("    Working Set Sizes (now,min,max)  ({}, {}, {}) ({}KB, {}KB, {}KB)", *p.workingSetSize,
+                                 *p.minimumWorkingSetSize, *p.maximumWorkingSetSize, *p.workingSetSize * 4,
+                                 *p.minimumWorkingSetSize * 4, *p.maximumWorkingSetSize * 4));
+        if (p.peakWorkingSetSize) out.line(label("PeakWorkingSetSize") + std::to_string(*p.peakWorkingSetSize));
         if (p.virtualSize) out.line(label("VirtualSize") + std::to_string(*p.virtualSize >> 20) + " Mb");
         if (p.peakVirtualSize) out.line(label("PeakVirtualSize") + std::to_string(*p.peakVirtualSize >> 20) + " Mb");
+        if (p.pageFaultCount) out.line(label("PageFaultCount") + std::to_string(*p.pageFaultCount));
+        if (p.memoryPriority) {
+            // MEMORY_PRIORITY_BACKGROUND 0, _WAIT 1, _FOREGROUND 2.
+            const char* names[] = {"BACKGROUND", "WAIT", "FOREGROUND"};
+            out.line(label("MemoryPriority") + (*p.memoryPriority < 3 ? std::string(names[*p.memoryPriority])
+                                                                        : std::to_string(*p.memoryPriority)));
+        }
         if (p.basePriority) out.line(label("BasePriority") + std::to_string(*p.basePriority));
         if (p.commitCharge) out.line(label("CommitCharge") + std::to_string(*p.commitCharge));
         if (p.job && *p.job) out.line(label("Job") + addrPlain(*p.job, w));
@@ -573,6 +610,13 @@ void cmdBangProcess(Engine& e, std::string_view args, Output& out) {
 
     if (current) {
         auto p = implicitProcess(e);
+        // `.process 3adc` (a process id where an address belongs) sets an
+        // implicit process that is no EPROCESS; WinDbg's !process then shows
+        // the current process (seed 001), and so do we.
+        if (p && !k.process(*p).readable) {
+            out.json["implicit_process_unreadable"] = *p;
+            p = k.currentProcess();
+        }
         if (!p) {
             out.line("Unable to get current process");
             out.error = true;
@@ -582,23 +626,29 @@ void cmdBangProcess(Engine& e, std::string_view args, Output& out) {
         nlohmann::json j;
         renderProcess(e, k, k.process(*p, &budget.handlePages), flags, budget, out, j);
         procs.push_back(j);
-        out.json = {{"processes", procs}};
+        out.json["processes"] = procs;
         return;
     }
 
     if (all) {
-        out.line("**** NT ACTIVE PROCESS DUMP ****");
         ProcessList pl = k.processes(kMaxListEntries, &budget.handlePages);
         std::string err = pl.walk.error(k.pointerSize());
+        // WinDbg reads PsActiveProcessHead before its banner: a dump without
+        // it (a triage or kernel minidump) gets the error line alone (seed 001).
+        const bool headUnreadable = pl.walk.unreadable && *pl.walk.unreadable == pl.walk.head;
+        if (!headUnreadable) out.line("**** NT ACTIVE PROCESS DUMP ****");
         std::vector<ProcessInfo> list = pl.processes;
         if (!err.empty()) {
             out.line(err);
             out.json["error"] = err;
+            // Carry on with what the dump has: a small dump keeps the
+            // current process.
             if (auto cur = k.currentProcess()) {
                 bool listed = std::any_of(list.begin(), list.end(), [&](const ProcessInfo& x) { return x.address == *cur; });
-                if (!listed) {
-                    ProcessInfo cp = k.process(*cur);
-                    if (cp.readable) list.push_back(cp);
+                ProcessInfo cp = k.process(*cur);
+                if (!listed && cp.readable && (filter.empty() || imageMatches(cp, filter))) {
+                    if (headUnreadable) out.line("The dump's current process (the only one it holds):");
+                    list.push_back(cp);
                 }
             }
         }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 #include "commands/command_views.h"
 #include "commands/engine.h"
 #include "commands/expression.h"
+#include "commands/kernel_process_commands.h"
 #include "commands/kernel_views.h"
 
 namespace nt {
@@ -22,6 +24,19 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
     return s;
+}
+
+std::vector<std::string> splitWords(std::string_view s) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+        size_t j = i;
+        while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+        if (j > i) out.emplace_back(s.substr(i, j - i));
+        i = j;
+    }
+    return out;
 }
 
 const KernelInfo& requireKernel(Engine& e, std::string_view cmd) {
@@ -306,80 +321,320 @@ void cmdPcr(Engine& e, std::string_view args, Output& out) {
     if (idle) out.json["idle_thread"] = *idle;
 }
 
-void cmdRunning(Engine& e, std::string_view args, Output& out) {
-    const KernelInfo& k = requireKernel(e, "!running");
-    std::string a(trim(args));
-    bool idleToo = a.find("-i") != std::string::npos;
-    bool stacks = a.find("-t") != std::string::npos;
-    bool w = e.is64();
-    unsigned p = w ? 8 : 4;
-    const Memory& m = e.target().memory();
-    uint64_t mask = k.numberProcessors >= 64 ? ~0ull : ((1ull << k.numberProcessors) - 1);
-    // Modern kdexts: both lines are affinity masks at pointer width
-    // ("System Processors:  (000000000000000f)"); FACTS.md §2.11's legacy
-    // form also prints the idle processors as a mask ("Idle Processors f").
-    out.line(fmt::format("System Processors:  ({})", hexPad(mask, w ? 16 : 8)));
-    struct Row {
-        uint32_t cpu;
-        uint64_t prcb;
-        std::optional<uint64_t> cur, next, idle;
+// ---- processors --------------------------------------------------------------
+
+// Processors the header claims, bounded: a hostile header may claim billions
+// (Windows supports at most 2048 logical processors).
+constexpr uint32_t kMaxProcessors = 4096;
+
+uint32_t processorCount(const Kernel& k) { return std::min<uint32_t>(k.info().numberProcessors, kMaxProcessors); }
+
+// KiProcessorBlock[cpu]; a small dump keeps only the bugcheck processor's
+// KPRCB, stored on its own.
+std::optional<uint64_t> prcbOf(const Kernel& k, uint32_t cpu) {
+    if (auto p = k.processorBlock(cpu)) return p;
+    const KernelInfo& info = k.info();
+    if (cpu == info.bugcheckProcessor && info.storedPrcb) return info.storedPrcb;
+    return std::nullopt;
+}
+
+// KPRCB.CurrentThread / NextThread / IdleThread: from the type source, else
+// from the debugger data's CurrentThread offset (the three pointers have
+// been adjacent in that order in every KPRCB since NT 4).
+struct PrcbThreads {
+    std::optional<uint64_t> current, next, idle;
+};
+
+PrcbThreads prcbThreads(const Kernel& k, uint64_t prcb) {
+    StructView v(k.memory(), k.layout(), "_KPRCB", prcb);
+    auto pointer = [&](std::string_view field, unsigned index) -> std::optional<uint64_t> {
+        if (v.has(field)) return v.ptr(field);
+        auto current = k.layout().offset("_KPRCB", "CurrentThread");
+        if (!current) return std::nullopt;
+        return k.memory().readPointer(prcb + *current + uint64_t{index} * k.pointerSize(), k.pointerSize());
     };
-    std::vector<Row> rows;
-    uint32_t idleCount = 0;
-    uint64_t idleMask = 0;
-    for (uint32_t i = 0; i < k.numberProcessors && i < 4096; ++i) {
-        Row r{i, 0, {}, {}, {}};
-        auto prcb = k.kdbg.kiProcessorBlock ? m.readPointer(k.kdbg.kiProcessorBlock + uint64_t(i) * p, p) : std::nullopt;
-        if (prcb) r.prcb = *prcb;
-        if (r.prcb && k.kdbg.offsetPrcbCurrentThread) {
-            r.cur = m.readPointer(r.prcb + k.kdbg.offsetPrcbCurrentThread, p);
-            r.next = m.readPointer(r.prcb + k.kdbg.offsetPrcbCurrentThread + p, p);
-            r.idle = m.readPointer(r.prcb + k.kdbg.offsetPrcbCurrentThread + 2 * p, p);
+    return {pointer("CurrentThread", 0), pointer("NextThread", 1), pointer("IdleThread", 2)};
+}
+
+// ---- !running -----------------------------------------------------------------
+
+struct RunningOptions {
+    bool idleToo = false;  // -i
+    bool stacks = false;   // -t
+};
+
+// "-i", "-t", "-it" / "-ti" (kdexts takes the flags grouped or apart).
+RunningOptions runningOptions(std::string_view args) {
+    RunningOptions o;
+    for (const auto& word : splitWords(args)) {
+        if (word.size() < 2 || (word[0] != '-' && word[0] != '/')) throw UsageError("!running [-i] [-t]: unexpected " + word);
+        for (char c : word.substr(1)) {
+            if (c == 'i' || c == 'I') o.idleToo = true;
+            else if (c == 't' || c == 'T') o.stacks = true;
+            else throw UsageError("!running [-i] [-t]: unknown option " + word);
         }
-        if (r.cur && r.idle && *r.cur == *r.idle) {
+    }
+    return o;
+}
+
+// " ( 8)": KTHREAD.Priority (a signed char) of a thread; " ( ?)" when not read.
+std::string priorityCell(const Kernel& k, std::optional<uint64_t> thread) {
+    std::optional<int64_t> pri;
+    if (thread && *thread) pri = StructView(k.memory(), k.layout(), "_KTHREAD", *thread).s("Priority");
+    return pri ? fmt::format(" ({:>2})", *pri) : std::string(" ( ?)");
+}
+
+// The 16 characters that end a !running row: one per built-in queued spin
+// lock, KPRCB.LockQueue[0..15] (MSDOCS !running: "." the lock is not in use,
+// "O" this processor owns it, "W" this processor is queued for it). The
+// state is in the low bits of each KSPIN_LOCK_QUEUE's Lock pointer: wdm.h and
+// the ks*.inc headers define LOCK_QUEUE_WAIT = 1 and LOCK_QUEUE_OWNER = 2.
+// OWNER is tested first: an owning processor shows "O" whatever the other bit
+// says. "?" for an entry that is not read (no type information, or not in
+// the dump).
+constexpr unsigned kBuiltinQueuedLocks = 16;
+constexpr uint64_t kLockQueueWait = 1, kLockQueueOwner = 2;
+
+std::string lockQueueCells(const Kernel& k, uint64_t prcb) {
+    StructView v(k.memory(), k.layout(), "_KPRCB", prcb);
+    std::string cells;
+    for (unsigned i = 0; i < kBuiltinQueuedLocks; ++i) {
+        std::string path = fmt::format("LockQueue[{}].Lock", i);
+        std::optional<uint64_t> lock = v.has(path) ? v.ptr(path) : std::nullopt;
+        cells.push_back(!lock ? '?' : (*lock & kLockQueueOwner) ? 'O' : (*lock & kLockQueueWait) ? 'W' : '.');
+    }
+    return cells;
+}
+
+struct RunningRow {
+    uint32_t cpu = 0;
+    std::optional<uint64_t> prcb;
+    PrcbThreads threads;
+    bool idle() const { return threads.current && threads.idle && *threads.current == *threads.idle; }
+};
+
+// Modern kdexts columns: cpu (3) + 4 spaces, Prcb, 2 spaces, Current,
+// " (pri)", space, Next, " (pri)", space, Idle, 2 spaces, the lock states;
+// an empty Next leaves its address and priority blank ("  0    <prcb>
+// <cur> ( 0)                       <idle>  ................").
+std::string runningRowText(const Kernel& k, const RunningRow& r) {
+    const bool w = k.is64();
+    const size_t pw = w ? 16 : 8;
+    auto addr = [&](std::optional<uint64_t> v) { return v ? addrPlain(*v, w) : std::string(pw, '?'); };
+    const bool hasNext = r.threads.next && *r.threads.next;
+    std::string next = hasNext ? addrPlain(*r.threads.next, w) + priorityCell(k, r.threads.next) : std::string(pw + 5, ' ');
+    return fmt::format("{:>3}    {}  {}{} {} {}  {}", r.cpu, addrPlain(*r.prcb, w), addr(r.threads.current),
+                       priorityCell(k, r.threads.current), next, addr(r.threads.idle), lockQueueCells(k, *r.prcb));
+}
+
+nlohmann::json runningRowJson(const Kernel& k, const RunningRow& r) {
+    auto pri = [&](std::optional<uint64_t> t) -> nlohmann::json {
+        if (!t || !*t) return nullptr;
+        auto p = StructView(k.memory(), k.layout(), "_KTHREAD", *t).s("Priority");
+        return p ? nlohmann::json(*p) : nlohmann::json(nullptr);
+    };
+    auto opt = [](std::optional<uint64_t> v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    return {{"processor", r.cpu},
+            {"prcb", opt(r.prcb)},
+            {"current", opt(r.threads.current)},
+            {"current_priority", pri(r.threads.current)},
+            {"next", r.threads.next && *r.threads.next ? nlohmann::json(*r.threads.next) : nlohmann::json(nullptr)},
+            {"next_priority", pri(r.threads.next)},
+            {"idle", opt(r.threads.idle)},
+            {"lock_queue", r.prcb ? nlohmann::json(lockQueueCells(k, *r.prcb)) : nlohmann::json(nullptr)}};
+}
+
+void runningStack(Engine& e, uint32_t cpu, Output& out) {
+    if (cpu >= e.target().threads.size() || !e.target().threads[cpu].context) return;
+    size_t keep = e.currentThread();
+    e.setCurrentThread(cpu);
+    Output k = e.execute("k");
+    e.setCurrentThread(keep);
+    out.line("");
+    out.text.append(k.text);
+    out.line("");
+}
+
+void cmdRunning(Engine& e, std::string_view args, Output& out) {
+    requireKernel(e, "!running");
+    const RunningOptions opt = runningOptions(args);
+    Kernel& k = kernelObjects(e, "!running");
+    const bool w = k.is64();
+    const uint32_t n = processorCount(k);
+    std::vector<RunningRow> rows;
+    uint64_t idleMask = 0;
+    uint32_t idleCount = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        RunningRow r;
+        r.cpu = i;
+        r.prcb = prcbOf(k, i);
+        if (r.prcb) r.threads = prcbThreads(k, *r.prcb);
+        if (r.idle()) {
             ++idleCount;
-            if (i < 64) idleMask |= 1ull << i;
+            if (i < 64) idleMask |= uint64_t{1} << i;
         }
         rows.push_back(r);
     }
+    const uint64_t mask = n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+    // Modern kdexts: both lines are affinity masks at pointer width.
+    out.line(fmt::format("System Processors:  ({})", hexPad(mask, w ? 16 : 8)));
     out.line(fmt::format("  Idle Processors:  ({})", hexPad(idleMask, w ? 16 : 8)));
-    out.line("");
-    // Columns: cpu (3) + 4 spaces, Prcb, 2 spaces, Current, " (pri) ", Next,
-    // " (pri) ", Idle; the header's words start where their column does. The
-    // thread priorities are left blank (KTHREAD.Priority needs nt's types).
-    const size_t pw = w ? 16 : 8;
-    auto pad = [](std::string t, size_t n) { return t.size() < n ? t + std::string(n - t.size(), ' ') : t; };
-    out.line("       " + pad("Prcbs", pw + 2) + pad("Current", pw) + "(pri) " + pad("Next", pw) + "(pri) Idle");
+    // MSDOCS !running -it: "All processors idle." follows the masks.
+    const bool allIdle = n > 0 && idleCount == n;
+    if (allIdle) out.line("All processors idle.");
     nlohmann::json j = nlohmann::json::array();
-    auto text = [&](std::optional<uint64_t> v) { return v ? addrPlain(*v, w) : std::string(w ? 16 : 8, '?'); };
-    for (const auto& r : rows) {
-        bool isIdle = r.cur && r.idle && *r.cur == *r.idle;
-        if (isIdle && !idleToo) continue;
-        if (!r.prcb) {
-            out.line(fmt::format("{:>3}    (PRCB not in the dump)", r.cpu));
-            continue;
-        }
-        out.line(fmt::format("{:>3}    {}  {}      {}      {}", r.cpu, addrPlain(r.prcb, w), text(r.cur),
-                             r.next && *r.next ? addrPlain(*r.next, w) : std::string(pw, ' '), text(r.idle)));
-        j.push_back({{"processor", r.cpu}, {"prcb", r.prcb}, {"current", r.cur ? nlohmann::json(*r.cur) : nlohmann::json()},
-                     {"idle", r.idle ? nlohmann::json(*r.idle) : nlohmann::json()}});
-        if (stacks && r.cpu < e.target().threads.size() && e.target().threads[r.cpu].context) {
-            size_t keep = e.currentThread();
-            e.setCurrentThread(r.cpu);
-            Output k2 = e.execute("k");
-            e.setCurrentThread(keep);
-            out.text.append(k2.text);
-            out.line("");
+    if (!allIdle || opt.idleToo) {
+        out.line("");
+        const size_t pw = w ? 16 : 8;
+        auto pad = [](std::string t, size_t width) { return t.size() < width ? t + std::string(width - t.size(), ' ') : t; };
+        out.line("       " + pad("Prcbs", pw + 2) + pad("Current", pw) + "(pri) " + pad("Next", pw) + "(pri) Idle");
+        for (const RunningRow& r : rows) {
+            if (r.idle() && !opt.idleToo) continue;
+            if (!r.prcb) {
+                out.line(fmt::format("{:>3}    (PRCB not in the dump)", r.cpu));
+                continue;
+            }
+            out.line(runningRowText(k, r));
+            j.push_back(runningRowJson(k, r));
+            if (opt.stacks) runningStack(e, r.cpu, out);
         }
     }
-    out.json = {{"processors", j}, {"idle_processors", idleCount}, {"idle_mask", idleMask}};
+    out.json = {{"processors", j}, {"idle_processors", idleCount}, {"idle_mask", idleMask}, {"all_idle", allIdle}};
 }
 
-void cmdVm(Engine& e, std::string_view, Output& out) {
-    const KernelInfo& k = requireKernel(e, "!vm");
+// ---- !vm ----------------------------------------------------------------------
+
+// Kb of a page count: 4 KiB pages on every machine ntriage reads; nullopt
+// when a hostile count would overflow.
+std::optional<uint64_t> pagesToKb(uint64_t pages) {
+    if (pages > std::numeric_limits<uint64_t>::max() / 4) return std::nullopt;
+    return pages * 4;
+}
+
+std::string kbText(std::optional<uint64_t> pages) {
+    if (!pages) return "?";
+    auto kb = pagesToKb(*pages);
+    return kb ? std::to_string(*kb) : "?";
+}
+
+// Windows 10's layout (seed 004): "Physical Memory:          4194156 (   16776624 Kb)".
+// The page count ends in column 33 whatever the label's length (a label too
+// long for that keeps one space), the Kb value is right-aligned in 11.
+constexpr size_t kVmCountEnd = 33;
+
+std::string vmCounterLine(std::string_view label, uint64_t pages) {
+    std::string count = std::to_string(pages);
+    size_t used = label.size() + count.size();
+    std::string gap(used < kVmCountEnd ? kVmCountEnd - used : 1, ' ');
+    return fmt::format("{}{}{} ({:>11} Kb)", label, gap, count, kbText(pages));
+}
+
+// One counter of the modern !vm and where it can be read, best first: the
+// debugger data's pointer (the dump vouches for it), the system partition's
+// field (Windows 10 1607+ keeps the counters in MiSystemPartition, a
+// _MI_PARTITION), the global variable of earlier kernels.
+struct VmCounter {
+    const char* label;
+    const char* key;                            // JSON
+    uint64_t KdDebuggerData::*kdbg;             // nullptr: not in the debugger data
+    const char* partitionField;                 // _MI_PARTITION path; nullptr: none
+    const char* global;                         // nt global; nullptr: none
+};
+
+// The lines of the seed's transcript whose source is known; the others
+// (Locked IO Pages, Free System PTEs, Modified (PF) Pages, the pool and commit
+// breakdowns) are computed by kdexts from structures we do not decode, and
+// are left out rather than guessed.
+constexpr VmCounter kVmCounters[] = {
+    {"Physical Memory:", "physical_pages", &KdDebuggerData::mmNumberOfPhysicalPages, "Vp.NumberOfPhysicalPages",
+     "MmNumberOfPhysicalPages"},
+    {"Available Pages:", "available_pages", &KdDebuggerData::mmAvailablePages, "Vp.AvailablePages", "MmAvailablePages"},
+    {"ResAvail Pages:", "resident_available_pages", &KdDebuggerData::mmResidentAvailablePages,
+     "Vp.ResidentAvailablePages", "MmResidentAvailablePages"},
+    {"Modified No Write Pages:", "modified_no_write_pages", nullptr, "Vp.ModifiedNoWritePageListHead.Total", nullptr},
+    {"Shared Commit:", "shared_commit", nullptr, "Vp.SharedCommit", nullptr},
+    {"ProcessLockedFilePages:", "process_locked_file_pages", nullptr, "Vp.ProcessLockedFilePages", nullptr},
+    {"Committed pages:", "committed_pages", &KdDebuggerData::mmTotalCommittedPages, "Vp.TotalCommittedPages",
+     "MmTotalCommittedPages"},
+    {"Commit limit:", "commit_limit", &KdDebuggerData::mmTotalCommitLimit, "Vp.TotalCommitLimit", "MmTotalCommitLimit"},
+};
+
+std::optional<uint64_t> systemPartition(const Kernel& k) {
+    if (!k.layout().has("_MI_PARTITION", "Vp")) return std::nullopt;
+    return k.symbolAddress("MiSystemPartition");
+}
+
+std::optional<uint64_t> readVmCounter(const Kernel& k, const VmCounter& c, std::optional<uint64_t> partition) {
+    const unsigned p = k.pointerSize();
+    if (c.kdbg)
+        if (uint64_t at = k.info().kdbg.*c.kdbg) return k.memory().readPointer(at, p);
+    if (partition && c.partitionField) {
+        StructView v(k.memory(), k.layout(), "_MI_PARTITION", *partition);
+        if (v.has(c.partitionField)) return v.u(c.partitionField);
+    }
+    if (c.global)
+        if (auto at = k.symbolAddress(c.global)) return k.memory().readPointer(*at, p);
+    return std::nullopt;
+}
+
+// MI_VISIBLE_PARTITION.PagingFile[] has 16 slots (MAX_PAGING_FILES).
+constexpr uint64_t kMaxPagingFiles = 16;
+
+// "Page File: \??\C:\pagefile.sys" and its sizes, one block per paging file
+// of the system partition; nothing when the partition is not readable.
+void vmPageFiles(const Kernel& k, uint64_t partition, Output& out, nlohmann::json& j) {
+    StructView vp(k.memory(), k.layout(), "_MI_PARTITION", partition);
+    auto count = vp.u("Vp.NumberOfPagingFiles");
+    if (!count) return;
+    nlohmann::json files = nlohmann::json::array();
+    for (uint64_t i = 0; i < std::min(*count, kMaxPagingFiles); ++i) {
+        std::string slot = fmt::format("Vp.PagingFile[{}]", i);
+        auto pf = vp.has(slot) ? vp.ptr(slot) : std::nullopt;
+        if (!pf || !*pf) continue;
+        StructView f(k.memory(), k.layout(), "_MMPAGING_FILE", *pf);
+        auto name = f.unicodeString("PageFileName");
+        auto size = f.u("Size"), freeSpace = f.u("FreeSpace"), minimum = f.u("MinimumSize"), maximum = f.u("MaximumSize");
+        out.line("Page File: " + (name ? *name : std::string("?")));
+        // Seed 004: "  Current:   1048576 Kb  Free Space:    807844 Kb" /
+        // "  Minimum:   1048576 Kb  Maximum:     10485500 Kb" (the two right columns end together).
+        out.line(fmt::format("  Current:{:>10} Kb  Free Space:{:>10} Kb", kbText(size), kbText(freeSpace)));
+        out.line(fmt::format("  Minimum:{:>10} Kb  Maximum:{:>13} Kb", kbText(minimum), kbText(maximum)));
+        auto opt = [](std::optional<uint64_t> v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+        files.push_back({{"name", name ? nlohmann::json(*name) : nlohmann::json(nullptr)}, {"size_pages", opt(size)},
+                         {"free_pages", opt(freeSpace)}, {"minimum_pages", opt(minimum)}, {"maximum_pages", opt(maximum)}});
+    }
+    if (!files.empty()) out.line("");
+    j["page_files"] = files;
+}
+
+// Windows 10 and later (no "*** Virtual Memory Usage ***" banner). A
+// counter that cannot be read is left out, as kdexts leaves out the lines a
+// build has no counter for; when none can be read, one line says so.
+void vmModern(const Kernel& k, Output& out) {
+    nlohmann::json j = nlohmann::json::object();
+    auto partition = systemPartition(k);
+    if (partition) vmPageFiles(k, *partition, out, j);
+    size_t shown = 0;
+    for (const VmCounter& c : kVmCounters) {
+        auto v = readVmCounter(k, c, partition);
+        j[c.key] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+        if (!v) continue;
+        out.line(vmCounterLine(c.label, *v));
+        ++shown;
+    }
+    if (shown == 0) {
+        out.line("Unable to read the memory manager's counters: not in the dump");
+        out.error = true;
+    }
+    out.json = j;
+}
+
+// Windows 7/8 kdexts (MSDOCS !vm): the banner, then tab-indented counters
+// read through the debugger data's Mm* pointers.
+void vmLegacy(Engine& e, Output& out) {
+    const KernelInfo& k = *e.target().kernel;
     const Memory& m = e.target().memory();
-    bool w = e.is64();
-    unsigned p = w ? 8 : 4;
+    unsigned p = e.is64() ? 8 : 4;
     out.line("Page File: not available in this dump");
     out.line("");
     out.line("*** Virtual Memory Usage ***");
@@ -393,7 +648,7 @@ void cmdVm(Engine& e, std::string_view, Output& out) {
             return;
         }
         // FACTS.md §2.11: "Physical Memory:     16270   (   65080 Kb)".
-        out.line(fmt::format("\t{:<16}{:>10}   ({:>8} Kb)", std::string(label) + ":", *v, *v * 4));
+        out.line(fmt::format("\t{:<16}{:>10}   ({:>8} Kb)", std::string(label) + ":", *v, kbText(*v)));
         j[key] = *v;
     };
     pages("Physical Memory", k.kdbg.mmNumberOfPhysicalPages, "physical_pages");
@@ -404,14 +659,91 @@ void cmdVm(Engine& e, std::string_view, Output& out) {
     out.json = j;
 }
 
+constexpr uint32_t kFirstWindows10Build = 10240;
+
+void cmdVm(Engine& e, std::string_view, Output& out) {
+    const KernelInfo& info = requireKernel(e, "!vm");
+    if (info.buildNumber >= kFirstWindows10Build) vmModern(kernelObjects(e, "!vm"), out);
+    else vmLegacy(e, out);
+}
+
+// ---- !cpuinfo -----------------------------------------------------------------
+
+struct CpuIdentity {
+    uint32_t cpu = 0;
+    std::optional<uint64_t> prcb, family, model, stepping, mhz, signature, features;
+    std::optional<std::string> vendor;
+};
+
+// KPRCB.VendorString ("GenuineIntel"): printable ASCII only, so a damaged
+// dump cannot put control characters on the screen.
+std::optional<std::string> vendorText(std::optional<std::string> raw) {
+    if (!raw) return std::nullopt;
+    for (char& c : *raw)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+    return raw;
+}
+
+CpuIdentity readCpuIdentity(const Kernel& k, uint32_t cpu) {
+    CpuIdentity c;
+    c.cpu = cpu;
+    c.prcb = prcbOf(k, cpu);
+    if (!c.prcb) return c;
+    StructView v(k.memory(), k.layout(), "_KPRCB", *c.prcb);
+    c.family = v.u("CpuType");
+    if (v.has("CpuModel")) {
+        c.model = v.u("CpuModel");
+        c.stepping = v.u("CpuStepping");
+    } else if (auto step = v.u("CpuStep")) {
+        // Kernels without the split fields: CpuStep = model << 8 | stepping.
+        c.model = *step >> 8;
+        c.stepping = *step & 0xff;
+    }
+    c.mhz = v.u("MHz");
+    c.signature = v.u("UpdateSignature");
+    c.features = v.u("FeatureBits");
+    c.vendor = vendorText(v.chars("VendorString"));
+    return c;
+}
+
+// " 0  6,79,1 GenuineIntel 2295 0b00002a00000000                   311b3fff"
+// (seed 004; F/M/S in decimal and not padded, MHz right-aligned in 4). The
+// "MSR 8B Signature" column is the live processor's IA32_BIOS_SIGN_ID MSR
+// (">…<" around it in a live session): a dump has no MSRs, so it stays blank.
+// FeatureBits prints whole (the low 32 bits are all a Windows 10 value has).
+std::string cpuinfoRow(const CpuIdentity& c) {
+    auto dec = [](std::optional<uint64_t> v) { return v ? std::to_string(*v) : std::string("?"); };
+    std::string sig = c.signature ? hexPad(*c.signature, 16) : std::string("?");
+    std::string features = c.features ? fmt::format("{:08x}", *c.features) : std::string("?");
+    return fmt::format("{:>2}  {},{},{} {} {:>4} {:<16} {:18}{}", c.cpu, dec(c.family), dec(c.model), dec(c.stepping),
+                       c.vendor ? *c.vendor : std::string("?"), dec(c.mhz), sig, "", features);
+}
+
+nlohmann::json cpuinfoJson(const CpuIdentity& c) {
+    auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    return {{"processor", c.cpu}, {"prcb", opt(c.prcb)},     {"family", opt(c.family)},
+            {"model", opt(c.model)}, {"stepping", opt(c.stepping)}, {"vendor", opt(c.vendor)},
+            {"mhz", opt(c.mhz)},     {"update_signature", opt(c.signature)}, {"features", opt(c.features)}};
+}
+
+// WinDbg ends the table with "Cached Update Signature" and "Initial Update
+// Signature" lines. Their source is the microcode loader's state, which no
+// nt type source or public symbol we read names (the Windows 10 ISF tables
+// have none), so those two lines are left out rather than guessed.
 void cmdCpuinfo(Engine& e, std::string_view, Output& out) {
     requireKernel(e, "!cpuinfo");
-    const SystemInfo& s = e.target().system;
-    out.line("CP  F/M/S  Manufacturer     MHz PRCB Signature    MSR 8B Signature Features");
+    Kernel& k = kernelObjects(e, "!cpuinfo");
+    out.line("CP  F/M/S Manufacturer  MHz PRCB Signature    MSR 8B Signature Features");
     nlohmann::json j = nlohmann::json::array();
-    for (size_t i = 0; i < e.target().threads.size(); ++i) {
-        out.line(fmt::format("{:>2}  ?,?,?  {:<12}      ?  not in the dump", i, s.cpuVendor.empty() ? "<unknown>" : s.cpuVendor));
-        j.push_back({{"processor", i}});
+    for (uint32_t i = 0; i < processorCount(k); ++i) {
+        CpuIdentity c = readCpuIdentity(k, i);
+        if (!c.prcb) {
+            out.line(fmt::format("{:>2}  (PRCB not in the dump)", i));
+            j.push_back(cpuinfoJson(c));
+            continue;
+        }
+        out.line(cpuinfoRow(c));
+        j.push_back(cpuinfoJson(c));
     }
     out.json = {{"processors", j}};
 }

@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "base/format.h"
 #include "commands/engine.h"
+#include "commands/kernel_process_commands.h"
 #include "unwind/frame_annotation.h"
 
 namespace nt {
@@ -156,8 +157,11 @@ void cmdK(Engine& e, std::string_view args, Output& out) {
             }
             line += site;
         }
-        // kv on x86: how the frame was unwound, "(FPO: [Non-Fpo])", before the source.
+        // kv on x86: how the frame was unwound, "(FPO: [Non-Fpo])", before the
+        // source; on x64 kernel stacks the trap frame a machine frame sat in.
         std::string fpo = o.fpo && !w ? fpoAnnotation(f) : std::string();
+        if (o.fpo && w && f.isMachineFrame && e.target().isKernel())
+            fpo = x64TrapFrameAnnotation(f, kernelObjects(e, "kv").trapFrameRipOffset());
         if (!fpo.empty()) line += " " + fpo;
         if (src) line += " [" + src->file + " @ " + std::to_string(src->line) + "]";
         out.line(line);

@@ -66,6 +66,36 @@ void cmdSympath(Engine& e, std::string_view args, Output& out) {
     showPath(e, out, !args.empty());
 }
 
+// .exepath [+] [dir;dir...]: where module images (with their .pdata for
+// x64 unwinding) are searched when the dump lacks them; each directory is
+// searched flat and in symbol-store layout (name/TIMESTAMPSIZE/name).
+void cmdExepath(Engine& e, std::string_view args, Output& out) {
+    args = trimmed(args);
+    auto join = [](const std::vector<std::string>& dirs) {
+        std::string t;
+        for (const auto& d : dirs) t += (t.empty() ? "" : ";") + d;
+        return t;
+    };
+    if (!args.empty()) {
+        bool add = args.front() == '+';
+        if (add) args = trimmed(args.substr(1));
+        std::vector<std::string> dirs = add ? e.images().imagePath() : std::vector<std::string>{};
+        size_t at = 0;
+        while (at <= args.size()) {
+            size_t semi = args.find(';', at);
+            if (semi == std::string_view::npos) semi = args.size();
+            std::string_view d = trimmed(args.substr(at, semi - at));
+            if (!d.empty()) dirs.emplace_back(d);
+            at = semi + 1;
+        }
+        e.images().setImagePath(std::move(dirs));
+        e.invalidateStacks();
+    }
+    std::string text = join(e.images().imagePath());
+    out.line("Executable image search path is: " + text);
+    out.json = {{"image_path", e.images().imagePath()}};
+}
+
 void cmdSymfix(Engine& e, std::string_view args, Output& out) {
     args = trimmed(args);
     bool append = false;
@@ -135,6 +165,7 @@ void cmdSym(Engine& e, std::string_view args, Output& out) {
 
 void registerSymbolPathCommands(Engine& e) {
     e.registerCommand({".sympath", "show or set the symbol path: .sympath [+] [path]", cmdSympath, true});
+    e.registerCommand({".exepath", "show or set the executable image path: .exepath [+] [dir;...]", cmdExepath, true});
     e.registerCommand({".symfix", "set the symbol path to the Microsoft symbol server: .symfix[+] [cache]", cmdSymfix, true});
     e.registerCommand({".reload", "reload symbols: .reload [/f] [module]", cmdReload, false});
     e.registerCommand({"!sym", "symbol diagnostics: !sym noisy|quiet", cmdSym, false});

@@ -91,7 +91,11 @@ struct ProcessInfo {
     std::optional<uint8_t> headerType;    // Pcb.Header.Type (3 = process)
     std::optional<uint64_t> pid, parentPid, dirBase, peb, objectTable, session;
     std::optional<uint32_t> sessionId;    // nullopt with session == 0: "none"
-    std::optional<std::string> imageName; // ImageFileName
+    // What WinDbg prints as "Image:": the file name of the audit path when
+    // it is readable (not limited to 15 bytes), else ImageFileName.
+    std::optional<std::string> imageName;
+    std::optional<std::string> imageFileName;  // EPROCESS.ImageFileName (at most 15 bytes)
+    std::optional<std::string> imagePath;      // SeAuditProcessCreationInfo.ImageFileName->Name
     std::optional<uint64_t> handleCount;  // when the dump lets it be counted
     std::optional<uint64_t> threadListHead;  // &EPROCESS.ThreadListHead
     std::optional<uint32_t> activeThreads;
@@ -102,6 +106,12 @@ struct ProcessInfo {
     // Memory statistics (!process flag 1).
     std::optional<uint64_t> vadRoot, vadCount, cloneRoot, privatePages, lockedPages, modifiedPages;
     std::optional<uint64_t> commitCharge, virtualSize, peakVirtualSize, job;
+    // Working set (pages) and faults: EPROCESS.Vm(.Instance).
+    std::optional<uint64_t> workingSetSize, minimumWorkingSetSize, maximumWorkingSetSize, peakWorkingSetSize;
+    std::optional<uint64_t> pageFaultCount, memoryPriority;
+    // Pool quota charged (bytes): QuotaBlock->QuotaEntry[PsPagedPool/PsNonPagedPool].Usage,
+    // when the type source describes _EPROCESS_QUOTA_BLOCK.
+    std::optional<uint64_t> quotaPagedPool, quotaNonPagedPool;
 };
 
 struct ThreadInfo {
@@ -282,6 +292,9 @@ public:
     // The resume point of a thread that is not running (nullopt for 32-bit
     // targets, or when the frame is not in the dump).
     std::optional<SwitchFrame> switchFrame(const ThreadInfo& t) const;
+    // x64: offset of KTRAP_FRAME.Rip, where a trap frame's machine frame
+    // begins (0x168 on every x64 kernel when the type source lacks it).
+    uint64_t trapFrameRipOffset() const;
 
     // KUSER_SHARED_DATA.TickCount when the dump has that page.
     std::optional<uint64_t> tickCount() const;

@@ -16,7 +16,18 @@ ProcessInfo Kernel::process(uint64_t eprocess, uint64_t* handlePages) const {
     p.dirBase = v.ptr("Pcb.DirectoryTableBase");
     p.peb = v.ptr("Peb");
     p.objectTable = v.ptr("ObjectTable");
-    p.imageName = v.chars("ImageFileName");
+    p.imageFileName = v.chars("ImageFileName");
+    p.imageName = p.imageFileName;
+    if (v.has("SeAuditProcessCreationInfo.ImageFileName")) {
+        // OBJECT_NAME_INFORMATION { UNICODE_STRING Name }: the NT path of the image.
+        auto info = v.ptr("SeAuditProcessCreationInfo.ImageFileName");
+        if (info && *info) p.imagePath = readUnicodeString(mem_, *info, pointerSize());
+        if (p.imagePath && !p.imagePath->empty()) {
+            auto slash = p.imagePath->find_last_of('\\');
+            std::string leaf = slash == std::string::npos ? *p.imagePath : p.imagePath->substr(slash + 1);
+            if (!leaf.empty()) p.imageName = leaf;
+        }
+    }
     if (auto a = v.u("ActiveThreads")) p.activeThreads = static_cast<uint32_t>(*a);
     if (v.has("CreateTime")) p.createTime = v.u("CreateTime");
     if (v.has("ExitTime")) p.exitTime = v.u("ExitTime");
@@ -43,6 +54,31 @@ ProcessInfo Kernel::process(uint64_t eprocess, uint64_t* handlePages) const {
     p.virtualSize = optional("VirtualSize");
     p.peakVirtualSize = optional("PeakVirtualSize");
     if (v.has("Job")) p.job = v.ptr("Job");
+    // Windows 10 splits the working set into Vm.Instance; older kernels keep
+    // the same fields in Vm itself.
+    auto vm = [&](std::string_view field) -> std::optional<uint64_t> {
+        for (std::string prefix : {"Vm.Instance.", "Vm."})
+            if (v.has(prefix + std::string(field))) return v.u(prefix + std::string(field));
+        return std::nullopt;
+    };
+    p.workingSetSize = vm("WorkingSetSize");
+    p.minimumWorkingSetSize = vm("MinimumWorkingSetSize");
+    p.maximumWorkingSetSize = vm("MaximumWorkingSetSize");
+    p.peakWorkingSetSize = vm("PeakWorkingSetSize");
+    p.pageFaultCount = vm("PageFaultCount");
+    p.memoryPriority = vm("Flags.MemoryPriority");
+    if (v.has("QuotaBlock") && layout_.has("_EPROCESS_QUOTA_BLOCK", "QuotaEntry")) {
+        // PS_QUOTA_TYPE: PsNonPagedPool 0, PsPagedPool 1.
+        auto block = v.ptr("QuotaBlock");
+        auto entry = layout_.size("_EPROCESS_QUOTA_ENTRY");
+        if (block && *block && entry) {
+            StructView q = view("_EPROCESS_QUOTA_BLOCK", *block);
+            if (auto base = q.fieldAddress("QuotaEntry")) {
+                p.quotaNonPagedPool = view("_EPROCESS_QUOTA_ENTRY", *base).u("Usage");
+                p.quotaPagedPool = view("_EPROCESS_QUOTA_ENTRY", *base + *entry).u("Usage");
+            }
+        }
+    }
     p.threadListHead = v.fieldAddress("ThreadListHead");
     if (!p.threadListHead && v.has("Pcb.ThreadListHead")) p.threadListHead = v.fieldAddress("Pcb.ThreadListHead");
 

@@ -112,6 +112,11 @@ std::vector<WaitBlockInfo> Kernel::waitBlocks(const ThreadInfo& t) const {
     return out;
 }
 
+uint64_t Kernel::trapFrameRipOffset() const {
+    if (auto o = layout_.offset("_KTRAP_FRAME", "Rip")) return *o;
+    return 0x168;
+}
+
 std::optional<SwitchFrame> Kernel::switchFrame(const ThreadInfo& t) const {
     if (!t.kernelStack || !*t.kernelStack) return std::nullopt;
     uint64_t returnOff = 0, fpOff = 0, size = 0;

@@ -81,4 +81,10 @@ std::string fpoAnnotation(const StackFrame& frame, const FpoAnnotationExtras& ex
     return fmt::format("(FPO: {})", counts(d, true));
 }
 
+std::string x64TrapFrameAnnotation(const StackFrame& frame, uint64_t ktrapFrameRipOffset) {
+    if (!frame.isMachineFrame || frame.machineFrameAt < ktrapFrameRipOffset) return {};
+    uint64_t t = frame.machineFrameAt - ktrapFrameRipOffset;
+    return fmt::format("(TrapFrame @ {:08x}`{:08x})", t >> 32, t & 0xffffffff);
+}
+
 }  // namespace nt

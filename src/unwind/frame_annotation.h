@@ -31,4 +31,10 @@ struct FpoAnnotationExtras {
 // restores ebp from the saved registers, [p,l,r] otherwise.
 std::string fpoAnnotation(const StackFrame& frame, const FpoAnnotationExtras& extras = {});
 
+// x64 kernel stacks: a frame unwound through a machine frame inside a
+// KTRAP_FRAME (KiSystemServiceCopyEnd, KiPageFault, ...) gets WinDbg's
+// "(TrapFrame @ fffff50f`606edc40)"; ktrapFrameRipOffset = offset of
+// KTRAP_FRAME.Rip. "" for any other frame.
+std::string x64TrapFrameAnnotation(const StackFrame& frame, uint64_t ktrapFrameRipOffset);
+
 }  // namespace nt

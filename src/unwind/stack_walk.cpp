@@ -91,6 +91,10 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
         // anything) returns through lr with sp unchanged.
         auto grows = [&](const Step& s) {
             if (s.caller.sp() > ctx.sp()) return true;
+            // A machine frame resumes the interrupted code on its own stack:
+            // user mode below a kernel stack, or a thread stack below a DPC
+            // or ISR stack. The frame cap bounds a loop of such frames.
+            if (s.machineFrame && (s.caller.sp() != ctx.sp() || s.caller.ip() != ctx.ip())) return true;
             return m == Machine::Arm64 && first && s.trust == FrameTrust::UnwindInfo && s.caller.sp() == ctx.sp() &&
                    s.caller.ip() != ctx.ip();
         };
@@ -102,9 +106,13 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
         // esp..ebp and stays.
         if (!step && opts.allowScan && m != Machine::X86) {
             step = stepScan(env, ctx, first);
-            // Said whenever x64 unwind data was missing, whether or not the scan
-            // then found a caller: a stack that ends here may not really end here.
-            if (err == StepError::NoUnwindInfo && m == Machine::Amd64 && w.warning.empty())
+            // Said whenever a module's x64 unwind data was missing, whether or
+            // not the scan then found a caller: a stack that ends here may not
+            // really end here. Code outside every module (JIT code; user code
+            // in a kernel dump before .reload /user) is printed as a bare
+            // address without the warning, as WinDbg does (seed 001).
+            if (err == StepError::NoUnwindInfo && m == Machine::Amd64 && w.warning.empty() &&
+                target.moduleAt(ctx.ip()))
                 w.warning = "Stack unwind information not available. Following frames may be wrong.";
         }
         if (step && !grows(*step)) step.reset();
@@ -112,6 +120,7 @@ StackWalk walkStack(const Target& target, ModuleImages& images, const CpuContext
         if (step) {
             f.returnAddress = step->caller.ip();
             f.isMachineFrame = step->machineFrame;
+            f.machineFrameAt = step->machineFrameAt;
             f.frameData = step->frameData;
             f.taskGate = step->taskGate;
         }

@@ -40,6 +40,9 @@ struct StackFrame {
     FrameTrust trust = FrameTrust::Context;
     CpuContext context;       // registers recovered for this frame
     bool isMachineFrame = false;  // x64 UWOP_PUSH_MACHFRAME (trap/exception frame)
+    // x64: where the machine frame's rip slot was (the KTRAP_FRAME's Rip
+    // field in a kernel trap frame: kv's "(TrapFrame @ ...)"); 0 = none.
+    uint64_t machineFrameAt = 0;
     // x86: the frame data (FPO / FrameData / STACK WIN) that unwound this
     // frame to its caller, for kv's "(FPO: ...)" annotation.
     std::optional<X86FrameData> frameData;

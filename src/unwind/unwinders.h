@@ -15,6 +15,7 @@ struct Step {
     CpuContext caller;
     FrameTrust trust = FrameTrust::UnwindInfo;
     bool machineFrame = false;  // the step popped a machine (trap/exception) frame
+    uint64_t machineFrameAt = 0;  // ...whose rip slot is at this address
     std::optional<X86FrameData> frameData;  // x86: the FPO/FrameData record covering the callee
     std::optional<uint16_t> taskGate;       // x86: left a FRAME_TSS frame through this TSS selector
 };

@@ -306,6 +306,7 @@ std::optional<Step> stepX64(WalkEnv& env, const CpuContext& ctx, bool ipIsReturn
                     c.setIp(*ip);
                     c.setSp(*sp);
                     machFrame = true;
+                    step.machineFrameAt = s;
                     break;
                 }
                 default: break;

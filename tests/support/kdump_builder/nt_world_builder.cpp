@@ -184,65 +184,12 @@ uint64_t NtWorldBuilder::objectHeader(uint64_t object) const {
 }
 
 void NtWorldBuilder::writeKernelImageHeader() {
-    const uint64_t kb = opt_.kernBase;
-    kernel_->ensureMapped(kb, 0x1000);
-    std::vector<uint8_t> h(0x1000, 0);
-    auto p16 = [&](size_t o, uint16_t v) { std::memcpy(h.data() + o, &v, 2); };
-    auto p32 = [&](size_t o, uint32_t v) { std::memcpy(h.data() + o, &v, 4); };
-    auto p64 = [&](size_t o, uint64_t v) { std::memcpy(h.data() + o, &v, 8); };
-    h[0] = 'M', h[1] = 'Z';
-    const uint32_t pe = 0x100;
-    p32(0x3C, pe);
-    std::memcpy(h.data() + pe, "PE\0\0", 4);
-    const uint32_t coff = pe + 4;
-    p16(coff + 0, 0x8664);         // Machine
-    p16(coff + 2, 1);              // NumberOfSections
-    p32(coff + 4, opt_.kernelTimestamp);
-    p16(coff + 16, 0xF0);          // SizeOfOptionalHeader (PE32+)
-    p16(coff + 18, 0x22);          // EXECUTABLE_IMAGE | LARGE_ADDRESS_AWARE
-    const uint32_t opt = coff + 20;
-    p16(opt + 0, 0x20B);           // PE32+
-    p32(opt + 16, 0x1000);         // AddressOfEntryPoint
-    p64(opt + 24, kb);             // ImageBase
-    p32(opt + 32, 0x1000);         // SectionAlignment
-    p32(opt + 36, 0x200);          // FileAlignment
-    p16(opt + 40, 10);             // OS version
-    p16(opt + 48, 10);             // subsystem version
-    p32(opt + 56, opt_.kernelSizeOfImage);
-    p32(opt + 60, 0x1000);         // SizeOfHeaders
-    p32(opt + 64, 0xa5938c);       // CheckSum
-    p16(opt + 68, 1);              // Subsystem: native
-    p32(opt + 108, 16);            // NumberOfRvaAndSizes
-    const uint32_t dirs = opt + 112;
-    const uint32_t debugDir = 0x300, rsds = 0x340;
-    p32(dirs + 8 * 6, debugDir);   // IMAGE_DIRECTORY_ENTRY_DEBUG
-    p32(dirs + 8 * 6 + 4, 0x1C);
-    const uint32_t sect = opt + 0xF0;
-    std::memcpy(h.data() + sect, ".text\0\0\0", 8);
-    p32(sect + 8, opt_.kernelSizeOfImage - 0x1000);  // VirtualSize
-    p32(sect + 12, 0x1000);                          // VirtualAddress
-    p32(sect + 16, opt_.kernelSizeOfImage - 0x1000);  // SizeOfRawData
-    p32(sect + 20, 0x1000);                          // PointerToRawData
-    p32(sect + 36, 0x60000020);                      // code, execute, read
-    // IMAGE_DEBUG_DIRECTORY -> CodeView RSDS record of ntkrnlmp.pdb.
-    const std::string pdb = "ntkrnlmp.pdb";
-    p32(debugDir + 4, opt_.kernelTimestamp);
-    p32(debugDir + 12, 2);  // IMAGE_DEBUG_TYPE_CODEVIEW
-    p32(debugDir + 16, static_cast<uint32_t>(24 + pdb.size() + 1));
-    p32(debugDir + 20, rsds);  // AddressOfRawData (RVA)
-    p32(debugDir + 24, rsds);  // PointerToRawData
-    std::memcpy(h.data() + rsds, "RSDS", 4);
+    auto img = std::make_unique<X64Image>(*kernel_, opt_.kernBase, opt_.kernelSizeOfImage);
     const auto& meta = isf_->metadata();
-    // GUID as text "5278AFF86C341677D7D7835C85B7B844" -> Data1..3 little-endian, Data4 bytes.
-    std::string g = meta.guid.size() == 32 ? meta.guid : "5278AFF86C341677D7D7835C85B7B844";
-    auto hexAt = [&](size_t i, size_t n) { return std::stoull(g.substr(i, n), nullptr, 16); };
-    p32(rsds + 4, static_cast<uint32_t>(hexAt(0, 8)));
-    p16(rsds + 8, static_cast<uint16_t>(hexAt(8, 4)));
-    p16(rsds + 10, static_cast<uint16_t>(hexAt(12, 4)));
-    for (int i = 0; i < 8; ++i) h[rsds + 12 + i] = static_cast<uint8_t>(hexAt(16 + 2 * i, 2));
-    p32(rsds + 20, meta.age ? meta.age : 1);
-    std::memcpy(h.data() + rsds + 24, (meta.pdbName.empty() ? pdb : meta.pdbName).c_str(), pdb.size() + 1);
-    kernel_->write(kb, h);
+    img->writeHeader(opt_.kernelTimestamp, meta.pdbName.empty() ? "ntkrnlmp.pdb" : meta.pdbName,
+                     meta.guid.size() == 32 ? meta.guid : "5278AFF86C341677D7D7835C85B7B844", meta.age ? meta.age : 1,
+                     0xa5938c);
+    images_[opt_.kernBase] = std::move(img);
 }
 
 void NtWorldBuilder::createTypes() {
@@ -305,6 +252,12 @@ uint64_t NtWorldBuilder::addProcess(const ProcessSpec& spec) {
         setField(session, "_MM_SESSION_SPACE", "SessionId", *spec.sessionId);
         setField(ep, "_EPROCESS", "Session", session);
     }
+    if (!spec.imagePath.empty()) {
+        // OBJECT_NAME_INFORMATION: a UNICODE_STRING followed by its buffer.
+        uint64_t info = allocPool(16 + 2 * spec.imagePath.size() + 2, 8);
+        kernel_->writeUnicodeString(info, info + 16, spec.imagePath);
+        setField(ep, "_EPROCESS", "SeAuditProcessCreationInfo.ImageFileName", info);
+    }
     if (spec.pid != 0)  // Idle is not on the list
         kernel_->insertTailList(symbol("PsActiveProcessHead"), ep + L.offsetOf("_EPROCESS", "ActiveProcessLinks"));
     return ep;
@@ -317,12 +270,19 @@ uint64_t NtWorldBuilder::createThreadObject(uint64_t process, const ThreadSpec& 
     uint64_t et = allocObject("Thread", L.sizeOf("_ETHREAD"));
     info.ethread = et;
     info.process = process;
-    // Kernel stack: a guard gap, then kStackSize mapped bytes.
-    stackNext_ += 0x2000;
-    info.stackLimit = stackNext_;
-    info.stackBase = stackNext_ + kStackSize;
-    stackNext_ += kStackSize;
-    kernel_->mapNew(info.stackLimit, kStackSize);
+    // Kernel stack: a guard gap, then kStackSize mapped bytes (or where the
+    // spec puts it, to reproduce a real dump's addresses).
+    if (spec.stackBase) {
+        info.stackBase = spec.stackBase;
+        info.stackLimit = spec.stackBase - kStackSize;
+        kernel_->ensureMapped(info.stackLimit, kStackSize);
+    } else {
+        stackNext_ += 0x2000;
+        info.stackLimit = stackNext_;
+        info.stackBase = stackNext_ + kStackSize;
+        stackNext_ += kStackSize;
+        kernel_->mapNew(info.stackLimit, kStackSize);
+    }
     info.initialStack = info.stackBase - 0x1d0;  // below the initial trap/FX save area
     info.kernelStack = info.initialStack - 0x2a0;
     auto set = [&](const char* path, uint64_t v) { setField(et, "_ETHREAD", path, v); };
@@ -665,8 +625,8 @@ HeaderInfo NtWorldBuilder::header() const {
     h.numberProcessors = opt_.processors;
     h.bugCheckCode = bugCheckCode_;
     h.bugCheckParameters = bugCheckParams_;
-    h.context = contexts_.at(0).serialize();
-    if (contexts_.at(0).contextFlags() == 0) {
+    h.context = contexts_.at(opt_.bugcheckProcessor).serialize();
+    if (contexts_.at(opt_.bugcheckProcessor).contextFlags() == 0) {
         uint32_t full = 0x10001f;  // CONTEXT_AMD64 | CONTROL | INTEGER | SEGMENTS | FLOATING_POINT | DEBUG
         std::memcpy(h.context.data() + 0x30, &full, 4);
     }
@@ -678,12 +638,12 @@ TriageInfo NtWorldBuilder::triageInfo() const {
     const TypeLayout& L = *layout_;
     const std::string ldr = ldrEntryType();
     TriageInfo t;
-    uint64_t thread = currentThreads_.at(0);
+    uint64_t thread = currentThreads_.at(opt_.bugcheckProcessor);
     uint64_t process = getField(thread, "_ETHREAD", "Tcb.ApcState.Process");
-    t.prcb = readKernel(kprcb(0), L.sizeOf("_KPRCB"));
+    t.prcb = readKernel(kprcb(opt_.bugcheckProcessor), L.sizeOf("_KPRCB"));
     t.process = readKernel(process, L.sizeOf("_EPROCESS"));
     t.thread = readKernel(thread, L.sizeOf("_ETHREAD"));
-    uint64_t rsp = contexts_.at(0).get(Reg::Rsp);
+    uint64_t rsp = contexts_.at(opt_.bugcheckProcessor).get(Reg::Rsp);
     auto ti = threads_.find(thread);
     if (ti != threads_.end() && rsp >= ti->second.stackLimit && rsp < ti->second.stackBase) {
         t.topOfStack = rsp;
@@ -724,7 +684,90 @@ void NtWorldBuilder::syncContexts() {
     }
 }
 
+// ---- code and stacks ---------------------------------------------------------
+
+const X64Function& NtWorldBuilder::defineNtFunction(const std::string& name, const X64Prolog& prolog, uint32_t maxSize) {
+    if (unwindWritten_) throw std::logic_error("NtWorldBuilder: functions must be defined before the first build");
+    if (symbolRvas_.empty())
+        isf_->forEachSymbol([&](const isf::IsfSymbol& sym) {
+            symbolRvas_.push_back(sym.rva);
+            return true;
+        });
+    const uint64_t rva = symbol(name) - opt_.kernBase;
+    auto next = std::upper_bound(symbolRvas_.begin(), symbolRvas_.end(), rva);
+    uint64_t size = maxSize;
+    if (next != symbolRvas_.end()) size = std::min<uint64_t>(size, *next - rva);
+    return ntImage().addFunction(name, static_cast<uint32_t>(rva), static_cast<uint32_t>(size), prolog);
+}
+
+X64Image& NtWorldBuilder::addDriverImage(const std::string& name, uint64_t base, uint32_t size, uint32_t timestamp,
+                                         const std::string& pdbName, const std::string& guidHex, uint32_t age) {
+    if (unwindWritten_) throw std::logic_error("NtWorldBuilder: drivers with code must be added before the first build");
+    addDriver(name, base, size, timestamp);
+    auto img = std::make_unique<X64Image>(*kernel_, base, size);
+    img->writeHeader(timestamp, pdbName, guidHex, age);
+    X64Image& r = *img;
+    images_[base] = std::move(img);
+    return r;
+}
+
+uint64_t NtWorldBuilder::trapFrameOf(const X64StackLayout& l) const {
+    return l.machineFrame ? l.machineFrame - layout_->offsetOf("_KTRAP_FRAME", "Rip") : 0;
+}
+
+X64StackLayout NtWorldBuilder::setWaitingStack(uint64_t thread, uint64_t kernelStack,
+                                               const std::vector<X64FrameSite>& frames, const X64MachineReturn& user) {
+    const ThreadInfo& info = threads_.at(thread);
+    if (kernelStack < info.stackLimit || kernelStack + 0x40 > info.stackBase)
+        throw std::invalid_argument("setWaitingStack: KernelStack outside the thread's stack");
+    if (frames.empty()) throw std::invalid_argument("setWaitingStack: no frames");
+    // _KSWITCH_FRAME {P1Home..P5Home, ApcBypass/MxCsr, Rbp, Return}: 0x40
+    // bytes (ksamd64.inc); the ISF files have no type for it.
+    kernel_->writeU64(kernelStack + 0x30, 0x5555555555555555ull);
+    kernel_->writeU64(kernelStack + 0x38, frames.front().ip);
+    X64StackLayout l = writeX64Stack(*kernel_, kernelStack + 0x40, frames, user);
+    setField(thread, "_ETHREAD", "Tcb.KernelStack", kernelStack);
+    threads_.at(thread).kernelStack = kernelStack;
+    if (l.machineFrame) setField(thread, "_ETHREAD", "Tcb.TrapFrame", trapFrameOf(l));
+    return l;
+}
+
+X64StackLayout NtWorldBuilder::setRunningStack(unsigned processor, uint64_t thread, uint64_t childSp,
+                                               const std::vector<X64FrameSite>& frames, const X64MachineReturn& user) {
+    if (frames.empty()) throw std::invalid_argument("setRunningStack: no frames");
+    X64StackLayout l = writeX64Stack(*kernel_, childSp, frames, user);
+    if (l.machineFrame) setField(thread, "_ETHREAD", "Tcb.TrapFrame", trapFrameOf(l));
+    setCurrentThread(processor, thread);
+    CpuContext ctx = contexts_.at(processor);
+    ctx.set(Reg::Rip, frames.front().ip);
+    ctx.set(Reg::Rsp, childSp);
+    setContext(ctx, processor);
+    return l;
+}
+
+void NtWorldBuilder::writeUnwindData() {
+    if (unwindWritten_) return;
+    unwindWritten_ = true;
+    for (auto& [base, img] : images_) {
+        if (img->functions().empty()) continue;
+        // The table goes into the highest free pages of the image (nt's
+        // data symbols the world uses are mapped already and are skipped).
+        const uint32_t need = (img->unwindDataSize() + 0xfff) & ~0xfffu;
+        bool written = false;
+        for (uint32_t rva = (img->sizeOfImage() - need) & ~0xfffu; rva >= 0x1000 && !written; rva -= 0x1000) {
+            bool free = true;
+            for (uint32_t o = 0; o < need && free; o += 0x1000) free = !kernel_->isMapped(base + rva + o);
+            if (free) {
+                img->writeUnwindData(rva);
+                written = true;
+            }
+        }
+        if (!written) throw std::logic_error("NtWorldBuilder: no free pages for the unwind data");
+    }
+}
+
 std::vector<uint8_t> NtWorldBuilder::build(uint32_t dumpType, const Corruption& damage) {
+    writeUnwindData();
     syncContexts();
     DumpWriter w(phys_, header());
     if (dumpType == 4) w.setTriage(triageInfo());
@@ -732,6 +775,7 @@ std::vector<uint8_t> NtWorldBuilder::build(uint32_t dumpType, const Corruption& 
 }
 
 void NtWorldBuilder::buildFile(const std::string& path, uint32_t dumpType, const Corruption& damage) {
+    writeUnwindData();
     syncContexts();
     DumpWriter w(phys_, header());
     if (dumpType == 4) w.setTriage(triageInfo());

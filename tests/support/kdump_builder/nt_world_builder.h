@@ -20,6 +20,7 @@
 #include "support/kdump_builder/dump_writer.h"
 #include "support/kdump_builder/physical_image.h"
 #include "support/kdump_builder/type_layout.h"
+#include "support/kdump_builder/x64_code.h"
 
 namespace nt::isf {
 class IsfFile;
@@ -37,6 +38,7 @@ struct ProcessSpec {
     uint64_t pid = 0, parentPid = 0;
     std::optional<uint32_t> sessionId;   // none: Session stays null
     uint64_t peb = 0;                    // 0: a PEB page is mapped in the process (non-System)
+    std::string imagePath;               // NT path for SeAuditProcessCreationInfo (empty: none)
 };
 
 struct ThreadSpec {
@@ -49,6 +51,7 @@ struct ThreadSpec {
     uint64_t teb = 0;                    // 0: none for System threads, a page otherwise
     int8_t priority = 8, basePriority = 8;
     uint32_t waitTime = 0, contextSwitches = 0, kernelTime = 0, userTime = 0;
+    uint64_t stackBase = 0;              // 0: the next free kernel stack; else [stackBase - 0x6000, stackBase)
 };
 
 struct ThreadInfo {
@@ -67,6 +70,7 @@ struct ResourceSpec {
 struct NtWorldOptions {
     uint64_t kernBase = 0xfffff8047ba00000ull;
     unsigned processors = 1;
+    unsigned bugcheckProcessor = 0;  // whose context is the header's (and the triage dump's PRCB/thread)
     uint8_t obHeaderCookie = 0x5a;
     uint32_t buildNumber = 19041;
     std::string buildLab;  // NtBuildLab text; empty: "<buildNumber>.1.amd64fre.vb_release.191206-1406"
@@ -120,6 +124,28 @@ public:
     void setException(const ExceptionInfo& e) { exception_ = e; }
     void addTriageDataBlock(uint64_t va, uint64_t size) { extraBlocks_.push_back({va, size}); }
 
+    // ---- code and stacks (x64 unwind data, see x64_code.h) ---------------
+    // nt's function `name` at its ISF RVA with the given prolog; its size
+    // runs to the next ISF symbol (at most maxSize bytes).
+    const X64Function& defineNtFunction(const std::string& name, const X64Prolog& prolog, uint32_t maxSize = 0x2000);
+    // A driver with a PE header (CodeView record for pdbName/guid/age) whose
+    // code defineFunction can fill; also on PsLoadedModuleList.
+    X64Image& addDriverImage(const std::string& name, uint64_t base, uint32_t size, uint32_t timestamp,
+                             const std::string& pdbName, const std::string& guidHex, uint32_t age = 1);
+    X64Image& ntImage() { return *images_.at(opt_.kernBase); }
+    // A waiting thread's kernel stack: the switch frame at kernelStack
+    // (return = frames[0].ip, as SwapContext leaves it), then the frames;
+    // a machine frame at the end returns to `user` and becomes the thread's
+    // TrapFrame. Sets Tcb.KernelStack. kernelStack must lie in the thread's stack.
+    X64StackLayout setWaitingStack(uint64_t thread, uint64_t kernelStack, const std::vector<X64FrameSite>& frames,
+                                   const X64MachineReturn& user = {});
+    // The same frames for a thread running on a processor: frame 0's
+    // registers become the processor's context (rip = frames[0].ip, rsp = childSp).
+    X64StackLayout setRunningStack(unsigned processor, uint64_t thread, uint64_t childSp,
+                                   const std::vector<X64FrameSite>& frames, const X64MachineReturn& user = {});
+    // The address of the KTRAP_FRAME whose rip slot is a machine frame.
+    uint64_t trapFrameOf(const X64StackLayout& l) const;
+
     // ---- output ---------------------------------------------------------
     std::vector<uint8_t> build(uint32_t dumpType, const Corruption& damage = {});
     void buildFile(const std::string& path, uint32_t dumpType, const Corruption& damage = {});
@@ -167,6 +193,7 @@ public:
 private:
     void syncContexts();  // CONTEXTs into each KPRCB.ProcessorState.ContextFrame
     void writeKernelImageHeader();
+    void writeUnwindData();  // each image's .pdata, once, before the first build
     void writeKdbg();
     void createTypes();
     void createProcessors();
@@ -190,6 +217,9 @@ private:
     std::vector<uint64_t> kpcrs_, idleThreads_, currentThreads_;
     std::vector<CpuContext> contexts_;
     std::vector<std::pair<uint64_t, uint64_t>> extraBlocks_;
+    std::map<uint64_t, std::unique_ptr<X64Image>> images_;  // by base
+    std::vector<uint64_t> symbolRvas_;                     // ISF symbols in address order (lazily)
+    bool unwindWritten_ = false;
     std::optional<ExceptionInfo> exception_;
     uint32_t bugCheckCode_ = 0;
     std::array<uint64_t, 4> bugCheckParams_{};

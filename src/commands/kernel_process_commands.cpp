@@ -12,6 +12,7 @@
 #include "base/format.h"
 #include "commands/engine.h"
 #include "commands/expression.h"
+#include "dump/module_names.h"
 #include "unwind/frame_annotation.h"
 
 namespace nt {
@@ -706,6 +707,66 @@ void cmdBangProcess(Engine& e, std::string_view args, Output& out) {
     out.json["processes"] = procs;
 }
 
+// ---- user modules -----------------------------------------------------------------------
+
+}  // namespace
+
+size_t reloadUserModules(Engine& e, uint64_t process, Output& out) {
+    Kernel& k = kernelObjects(e, ".reload /user");
+    const bool w = k.is64();
+    out.line("Loading User Symbols");
+    ProcessInfo p = k.process(process);
+    std::vector<Module> user;
+    std::string problem;
+    if (!p.peb || *p.peb == 0) {
+        // System and Idle have no user half: nothing to load, nothing wrong.
+    } else {
+        // Through the address space in effect: the process's own after
+        // `.process /p`, else the dump's (its current process).
+        const Memory& mem = e.target().memory();
+        ModuleList ml = k.userModules(*p.peb, mem);
+        if (ml.modules.empty() && ml.walk.unreadable && *ml.walk.unreadable == *p.peb)
+            problem = "the PEB at " + addrPlain(*p.peb, w) + " is not in the dump";
+        else if (std::string err = ml.walk.error(k.pointerSize()); !err.empty())
+            problem = err;
+        for (const LoadedModule& lm : ml.modules) {
+            if (!lm.base || !lm.size || *lm.size == 0 || isKernelAddress(*lm.base, w)) continue;
+            Module m;
+            m.base = *lm.base;
+            m.size = *lm.size;
+            m.timestamp = lm.timestamp.value_or(0);
+            m.checksum = lm.checksum.value_or(0);
+            m.path = lm.fullName && !lm.fullName->empty() ? *lm.fullName : lm.baseName.value_or("");
+            if (m.path.empty()) m.path = "module_" + hex(m.base);
+            user.push_back(std::move(m));
+        }
+    }
+    // The kernel half stays; the user half is the process's.
+    auto& mods = e.target().modules;
+    mods.erase(std::remove_if(mods.begin(), mods.end(), [&](const Module& m) { return !isKernelAddress(m.base, w); }),
+               mods.end());
+    const size_t loaded = user.size();
+    // Kernel modules keep their names ("nt", "hal"); a DLL whose name a
+    // driver already has gets dbgeng's "_<base>" suffix.
+    assignModuleNames(user);
+    for (auto& m : user) {
+        bool taken = std::any_of(mods.begin(), mods.end(), [&](const Module& k2) { return lower(k2.name) == lower(m.name); });
+        if (taken) m.name += "_" + fmt::format("{:x}", m.base);
+        mods.push_back(std::move(m));
+    }
+    e.target().finalize();
+    e.images().reset();
+    e.symbols().reload(nullptr, false);
+    e.invalidateStacks();
+    if (loaded) out.line(std::string(loaded, '.'));
+    if (!problem.empty()) out.line("Unable to load user modules: " + problem);
+    out.json["user_modules"] = loaded;
+    if (!problem.empty()) out.json["user_modules_error"] = problem;
+    return loaded;
+}
+
+namespace {
+
 // ---- .process / .thread ---------------------------------------------------------------
 
 void cmdDotProcess(Engine& e, std::string_view args, Output& out) {
@@ -735,13 +796,22 @@ void cmdDotProcess(Engine& e, std::string_view args, Output& out) {
         ProcessInfo pi = k.process(*p);
         out.json["image"] = orNull(pi.imageName);
         out.json["dir_base"] = orNull(pi.dirBase);
+        if (reload) reloadUserModules(e, *p, out);
     }
 }
 
 void cmdDotThread(Engine& e, std::string_view args, Output& out) {
     Kernel& k = kernelObjects(e, ".thread");
     auto words = splitWords(args);
-    while (!words.empty() && words.front().size() == 2 && words.front()[0] == '/') words.erase(words.begin());
+    // /p: the thread's process becomes the implicit process, its DirBase the
+    // user address space; /r: then its DLLs are loaded (.thread /p /r).
+    bool toProcess = false, reload = false;
+    while (!words.empty() && words.front().size() == 2 && words.front()[0] == '/') {
+        char o = static_cast<char>(std::tolower(static_cast<unsigned char>(words.front()[1])));
+        if (o == 'p') toProcess = true;
+        else if (o == 'r') reload = true;
+        words.erase(words.begin());
+    }
     if (words.empty()) {
         // .thread alone returns to the dump's own thread and context.
         e.setImplicitThread(std::nullopt);
@@ -770,6 +840,19 @@ void cmdDotThread(Engine& e, std::string_view args, Output& out) {
     auto t = implicitThread(e);
     out.line("Implicit thread is now " + (t ? addrTick(*t, k.is64()) : std::string("unknown")));
     out.json["implicit_thread"] = orNull(t);
+    if (t && toProcess) {
+        ThreadInfo ti = k.thread(*t);
+        auto owner = ti.apcProcess ? ti.apcProcess : ti.owningProcess;
+        if (owner) {
+            e.setImplicitProcess(*owner);
+            auto dirBase = k.process(*owner).dirBase;
+            e.target().setUserAddressSpace(dirBase ? std::optional<uint64_t>(*dirBase) : std::nullopt);
+            e.invalidateStacks();
+            out.line("Implicit process is now " + addrTick(*owner, k.is64()));
+            out.json["implicit_process"] = *owner;
+            if (reload) reloadUserModules(e, *owner, out);
+        }
+    }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 namespace nt {
 
 class Engine;
+struct Output;
 
 // The engine's nt::Kernel: built on first use over the target's memory, the
 // "nt" type source that has _EPROCESS (PDB or ISF; else the debugger data
@@ -28,6 +29,12 @@ Kernel& kernelObjects(Engine& e, std::string_view command);
 // The implicit process/thread if set, else the bugcheck CPU's current ones.
 std::optional<uint64_t> implicitProcess(Engine& e);
 std::optional<uint64_t> implicitThread(Engine& e);
+
+// `.reload /user`, `.process /r`, `.thread /r`: replaces the user-mode half
+// of the module list with the DLLs of `process` (its PEB's loader list, read
+// through the current address space) and prints WinDbg's "Loading User
+// Symbols" and a dot per module. Returns the number of modules loaded.
+size_t reloadUserModules(Engine& e, uint64_t process, Output& out);
 
 // ---- renderers (no engine needed) -------------------------------------------
 

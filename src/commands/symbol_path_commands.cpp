@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "commands/engine.h"
+#include "commands/kernel_process_commands.h"
 
 namespace nt {
 namespace {
@@ -112,17 +113,25 @@ void cmdSymfix(Engine& e, std::string_view args, Output& out) {
 
 void cmdReload(Engine& e, std::string_view args, Output& out) {
     args = trimmed(args);
-    bool force = false;
+    bool force = false, user = false;
     std::string module;
     while (!args.empty()) {
         size_t sp = args.find_first_of(" \t");
         std::string_view word = args.substr(0, sp);
         args = sp == std::string_view::npos ? std::string_view() : trimmed(args.substr(sp));
         if (word == "/f" || word == "/F") force = true;
+        else if (word == "/user" && e.target().isKernel()) user = true;
         else if (word.size() > 1 && word[0] == '/') continue;  // /u /s /n ...: nothing to unload in a dump
         else module = std::string(word);
     }
     e.invalidateStacks();
+    if (user) {
+        // Kernel dump: the implicit process's DLLs (its PEB's loader list).
+        auto p = implicitProcess(e);
+        if (!p) throw UsageError("Unable to get the current process");
+        reloadUserModules(e, *p, out);
+        return;
+    }
     nlohmann::json mods = nlohmann::json::array();
     if (!module.empty()) {
         // "ntdll.dll" or "ntdll": WinDbg accepts the image name or the module name.

@@ -40,6 +40,42 @@ ModuleList Kernel::loadedModules(size_t cap) const {
     return out;
 }
 
+ModuleList Kernel::userModules(uint64_t peb, const Memory& mem, size_t cap) const {
+    ModuleList out;
+    auto linkOff = layout_.offset("_LDR_DATA_TABLE_ENTRY", "InLoadOrderLinks");
+    auto ldr = StructView(mem, layout_, "_PEB", peb).ptr("Ldr");
+    std::optional<uint64_t> head;
+    if (ldr && *ldr) head = StructView(mem, layout_, "_PEB_LDR_DATA", *ldr).fieldAddress("InLoadOrderModuleList");
+    if (!head || !linkOff) {
+        if (!ldr) {
+            // The PEB (or its Ldr field) is not in the dump: callers say so.
+            out.walk.head = peb;
+            out.walk.unreadable = peb;
+        } else {
+            out.walk = unwalkableList(head, "PEB.Ldr.InLoadOrderModuleList", linkOff, "_LDR_DATA_TABLE_ENTRY",
+                                      "InLoadOrderLinks");
+        }
+        return out;
+    }
+    out.walk = walkList(mem, *head, pointerSize(), cap);
+    for (uint64_t e : out.walk.entries) {
+        LoadedModule m;
+        m.entry = e - *linkOff;
+        StructView v(mem, layout_, "_LDR_DATA_TABLE_ENTRY", m.entry);
+        m.base = v.ptr("DllBase");
+        m.entryPoint = v.ptr("EntryPoint");
+        m.size = v.u("SizeOfImage");
+        m.fullName = v.unicodeString("FullDllName");
+        m.baseName = v.unicodeString("BaseDllName");
+        if (v.has("TimeDateStamp"))
+            if (auto t = v.u("TimeDateStamp")) m.timestamp = static_cast<uint32_t>(*t);
+        if (v.has("CheckSum"))
+            if (auto c = v.u("CheckSum")) m.checksum = static_cast<uint32_t>(*c);
+        out.modules.push_back(std::move(m));
+    }
+    return out;
+}
+
 ResourceList Kernel::resources(size_t cap) const {
     ResourceList out;
     auto head = symbolAddress("ExpSystemResourcesList");

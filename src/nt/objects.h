@@ -280,6 +280,9 @@ public:
     std::optional<ObjectHeaderInfo> objectHeader(uint64_t object) const;
 
     ModuleList loadedModules(size_t cap = kMaxListEntries) const;
+    // A process's DLLs: PEB.Ldr->InLoadOrderModuleList of _LDR_DATA_TABLE_ENTRY,
+    // read through the process's address space `mem` (its DirBase).
+    ModuleList userModules(uint64_t peb, const Memory& mem, size_t cap = kMaxListEntries) const;
     ResourceList resources(size_t cap = kMaxListEntries) const;
 
     // KiProcessorBlock[cpu] (a KPRCB), from the debugger data.

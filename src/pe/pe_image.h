@@ -131,6 +131,10 @@ public:
         cache_.clear();
     }
 
+    // Forget every image found so far (the user half changed: another
+    // process's DLLs may sit at the same bases).
+    void reset() { cache_.clear(); }
+
     // nullptr when no image can be found for the module.
     const PeImage* image(const Module& m);
     // Where the image came from ("memory" / file path), empty when none.

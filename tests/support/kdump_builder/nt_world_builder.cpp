@@ -111,12 +111,18 @@ uint64_t NtWorldBuilder::allocPool(uint64_t size, uint64_t align) {
 }
 
 void NtWorldBuilder::setField(uint64_t address, const std::string& type, const std::string& path, uint64_t value) {
+    setFieldIn(*kernel_, address, type, path, value);
+}
+
+void NtWorldBuilder::setFieldIn(AddressSpace& space, uint64_t address, const std::string& type, const std::string& path,
+                                uint64_t value) {
+    AddressSpace* kernel = &space;
     FieldInfo f = layout_->at(type, path);
     uint64_t va = address + f.offset;
     uint64_t size = f.size ? f.size : 8;
     if (size > 8) throw std::invalid_argument("setField: " + path + " is not a scalar");
     uint64_t cur = 0;
-    auto old = kernel_->read(va, size);
+    auto old = kernel->read(va, size);
     std::memcpy(&cur, old.data(), size);
     if (f.bitLength) {
         uint64_t mask = (f.bitLength >= 64 ? ~0ull : ((1ull << f.bitLength) - 1)) << f.bitPosition;
@@ -126,7 +132,7 @@ void NtWorldBuilder::setField(uint64_t address, const std::string& type, const s
     }
     std::vector<uint8_t> b(size);
     std::memcpy(b.data(), &cur, size);
-    kernel_->write(va, b);
+    kernel->write(va, b);
 }
 
 uint64_t NtWorldBuilder::getField(uint64_t address, const std::string& type, const std::string& path) const {
@@ -711,6 +717,53 @@ X64Image& NtWorldBuilder::addDriverImage(const std::string& name, uint64_t base,
     return r;
 }
 
+X64Image& NtWorldBuilder::addUserModule(uint64_t process, const std::string& name, uint64_t base, uint32_t size,
+                                        uint32_t timestamp, const std::string& pdbName, const std::string& guidHex,
+                                        uint32_t age) {
+    if (unwindWritten_) throw std::logic_error("NtWorldBuilder: modules with code must be added before the first build");
+    const TypeLayout& L = *layout_;
+    AddressSpace& space = processSpace(process);
+    uint64_t peb = getField(process, "_EPROCESS", "Peb");
+    if (peb == 0) throw std::invalid_argument("addUserModule: the process has no PEB");
+    space.ensureMapped(peb, L.sizeOf("_PEB"));
+    // Loader data and entries live in a per-process loader heap page run.
+    auto userAlloc = [&](uint64_t bytes) {
+        uint64_t& next = userHeap_[process];
+        if (next == 0 || (next & 0xffff) + bytes > 0x10000) {
+            next = userNext_;
+            userNext_ += 0x10000;
+            space.mapNew(next, 0x10000);
+        }
+        uint64_t at = next;
+        next += (bytes + 15) & ~uint64_t{15};
+        return at;
+    };
+    uint64_t ldr = space.readU64(peb + L.offsetOf("_PEB", "Ldr"));
+    if (ldr == 0) {
+        ldr = userAlloc(L.sizeOf("_PEB_LDR_DATA"));
+        setFieldIn(space, ldr, "_PEB_LDR_DATA", "Length", L.sizeOf("_PEB_LDR_DATA"));
+        setFieldIn(space, ldr, "_PEB_LDR_DATA", "Initialized", 1);
+        space.writeEmptyList(ldr + L.offsetOf("_PEB_LDR_DATA", "InLoadOrderModuleList"));
+        setFieldIn(space, peb, "_PEB", "Ldr", ldr);
+    }
+    const std::string full = "C:\\Windows\\System32\\" + name;
+    uint64_t e = userAlloc(L.sizeOf("_LDR_DATA_TABLE_ENTRY"));
+    uint64_t fullBuf = userAlloc(2 * full.size() + 2), baseBuf = userAlloc(2 * name.size() + 2);
+    space.writeUnicodeString(e + L.offsetOf("_LDR_DATA_TABLE_ENTRY", "FullDllName"), fullBuf, full);
+    space.writeUnicodeString(e + L.offsetOf("_LDR_DATA_TABLE_ENTRY", "BaseDllName"), baseBuf, name);
+    setFieldIn(space, e, "_LDR_DATA_TABLE_ENTRY", "DllBase", base);
+    setFieldIn(space, e, "_LDR_DATA_TABLE_ENTRY", "SizeOfImage", size);
+    setFieldIn(space, e, "_LDR_DATA_TABLE_ENTRY", "TimeDateStamp", timestamp);
+    space.insertTailList(ldr + L.offsetOf("_PEB_LDR_DATA", "InLoadOrderModuleList"),
+                         e + L.offsetOf("_LDR_DATA_TABLE_ENTRY", "InLoadOrderLinks"));
+    auto img = std::make_unique<X64Image>(space, base, size);
+    img->writeHeader(timestamp, pdbName, guidHex, age);
+    X64Image& r = *img;
+    // Keyed by the space too: the same DLL base in two processes is two images.
+    images_[base ^ (space.dtb() << 1)] = std::move(img);
+    return r;
+}
+
 uint64_t NtWorldBuilder::trapFrameOf(const X64StackLayout& l) const {
     return l.machineFrame ? l.machineFrame - layout_->offsetOf("_KTRAP_FRAME", "Rip") : 0;
 }
@@ -748,15 +801,16 @@ X64StackLayout NtWorldBuilder::setRunningStack(unsigned processor, uint64_t thre
 void NtWorldBuilder::writeUnwindData() {
     if (unwindWritten_) return;
     unwindWritten_ = true;
-    for (auto& [base, img] : images_) {
-        if (img->functions().empty()) continue;
+    for (auto& [key, img] : images_) {
+        if (img->unwindDataSize() == 0) continue;
+        const uint64_t base = img->base();
         // The table goes into the highest free pages of the image (nt's
         // data symbols the world uses are mapped already and are skipped).
         const uint32_t need = (img->unwindDataSize() + 0xfff) & ~0xfffu;
         bool written = false;
         for (uint32_t rva = (img->sizeOfImage() - need) & ~0xfffu; rva >= 0x1000 && !written; rva -= 0x1000) {
             bool free = true;
-            for (uint32_t o = 0; o < need && free; o += 0x1000) free = !kernel_->isMapped(base + rva + o);
+            for (uint32_t o = 0; o < need && free; o += 0x1000) free = !img->space().isMapped(base + rva + o);
             if (free) {
                 img->writeUnwindData(rva);
                 written = true;

@@ -133,6 +133,12 @@ public:
     X64Image& addDriverImage(const std::string& name, uint64_t base, uint32_t size, uint32_t timestamp,
                              const std::string& pdbName, const std::string& guidHex, uint32_t age = 1);
     X64Image& ntImage() { return *images_.at(opt_.kernBase); }
+    // A DLL in a process's address space: its PE header (for code and
+    // unwind data) and its loader entry at the tail of PEB.Ldr's
+    // InLoadOrderModuleList (the PEB and loader data created as needed).
+    X64Image& addUserModule(uint64_t process, const std::string& name, uint64_t base, uint32_t size,
+                            uint32_t timestamp, const std::string& pdbName, const std::string& guidHex,
+                            uint32_t age = 1);
     // A waiting thread's kernel stack: the switch frame at kernelStack
     // (return = frames[0].ip, as SwapContext leaves it), then the frames;
     // a machine frame at the end returns to `user` and becomes the thread's
@@ -173,6 +179,9 @@ public:
 
     // Field writes by path (bitfields read-modify-written).
     void setField(uint64_t address, const std::string& type, const std::string& path, uint64_t value);
+    // The same in another address space (a process's user half).
+    void setFieldIn(AddressSpace& space, uint64_t address, const std::string& type, const std::string& path,
+                    uint64_t value);
     uint64_t getField(uint64_t address, const std::string& type, const std::string& path) const;
     // Fresh zeroed kernel memory (nonpaged pool), mapped.
     uint64_t allocPool(uint64_t size, uint64_t align = 16);
@@ -217,7 +226,8 @@ private:
     std::vector<uint64_t> kpcrs_, idleThreads_, currentThreads_;
     std::vector<CpuContext> contexts_;
     std::vector<std::pair<uint64_t, uint64_t>> extraBlocks_;
-    std::map<uint64_t, std::unique_ptr<X64Image>> images_;  // by base
+    std::map<uint64_t, std::unique_ptr<X64Image>> images_;  // by base (user images: base ^ dtb << 1)
+    std::map<uint64_t, uint64_t> userHeap_;                 // EPROCESS -> next free loader-heap byte
     std::vector<uint64_t> symbolRvas_;                     // ISF symbols in address order (lazily)
     bool unwindWritten_ = false;
     std::optional<ExceptionInfo> exception_;

@@ -120,7 +120,7 @@ void X64Image::writeHeader(uint32_t timestamp, const std::string& pdbName, const
 }
 
 const X64Function& X64Image::addFunction(const std::string& name, uint32_t rva, uint32_t size, const X64Prolog& prolog) {
-    std::vector<uint8_t> code = prologBytes(prolog, nullptr);
+    std::vector<uint8_t> code = prolog.leaf ? std::vector<uint8_t>{} : prologBytes(prolog, nullptr);
     if (rva < 0x1000 || uint64_t(rva) + size > size_ || size < code.size() + 16)
         throw std::invalid_argument("X64Image::addFunction: " + name + " does not fit");
     for (const X64Function& f : functions_)
@@ -135,8 +135,9 @@ const X64Function& X64Image::addFunction(const std::string& name, uint32_t rva, 
 }
 
 uint32_t X64Image::unwindDataSize() const {
-    uint32_t n = 12 * static_cast<uint32_t>(functions_.size());
-    for (const X64Function& f : functions_) n += static_cast<uint32_t>(unwindInfo(f.prolog).size() + 3) & ~3u;
+    uint32_t n = 0;
+    for (const X64Function& f : functions_)
+        if (!f.prolog.leaf) n += 12 + (static_cast<uint32_t>(unwindInfo(f.prolog).size() + 3) & ~3u);
     return n;
 }
 
@@ -148,7 +149,8 @@ void X64Image::writeUnwindData(uint32_t rva) {
     space_.ensureMapped(base_ + rva, total);
 
     std::vector<const X64Function*> sorted;
-    for (const X64Function& f : functions_) sorted.push_back(&f);
+    for (const X64Function& f : functions_)
+        if (!f.prolog.leaf) sorted.push_back(&f);
     std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->start < b->start; });
     std::vector<uint8_t> table(12 * sorted.size()), infos;
     const uint32_t infoBase = rva + static_cast<uint32_t>(table.size());

@@ -30,9 +30,12 @@ struct X64Prolog {
     // described by UWOP_PUSH_MACHFRAME.
     bool machineFrame = false;
     bool errorCode = false;  // ...with an error code below it (page fault, GP fault)
+    // A leaf: no prolog, no unwind data (not in .pdata; a system-call stub,
+    // memmove); its return address is at its Child-SP.
+    bool leaf = false;
     // Bytes from the function's Child-SP to its return address (or to the
     // machine frame's rip slot).
-    uint32_t frameBytes() const { return alloc + 8 * static_cast<uint32_t>(pushes.size()); }
+    uint32_t frameBytes() const { return leaf ? 0 : alloc + 8 * static_cast<uint32_t>(pushes.size()); }
 };
 
 struct X64Function {
@@ -48,6 +51,7 @@ public:
     X64Image(AddressSpace& space, uint64_t base, uint32_t sizeOfImage);
 
     uint64_t base() const { return base_; }
+    AddressSpace& space() const { return space_; }
     uint32_t sizeOfImage() const { return size_; }
 
     // A minimal PE32+ header at base (one executable section over the whole

@@ -201,7 +201,9 @@ TEST_F(KernelProcessCommands, CurrentProcessAndImplicitContext) {
                                      " Win32Thread: 0000000000000000 RUNNING on processor 0");
 
     Output dp = e.execute(".process /r /p " + p(w->systemProcess()));
-    EXPECT_EQ(dp.text, "Implicit process is now " + addrTick(w->systemProcess(), true) + "\n");
+    // /r loads the user half's DLLs: System has none (no PEB).
+    EXPECT_EQ(dp.text, "Implicit process is now " + addrTick(w->systemProcess(), true) + "\nLoading User Symbols\n");
+    EXPECT_EQ(dp.json["user_modules"], 0);
     EXPECT_EQ(dp.json["implicit_process"], w->systemProcess());
     EXPECT_EQ(lines(e.execute("!process").text)[0], "PROCESS " + p(w->systemProcess()));
 

@@ -22,6 +22,7 @@
 // public callers, and where the seed's offsets do not fit this build's
 // function sizes the procdump dump's offsets are used (+0x238, +0x599).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -367,7 +368,8 @@ protected:
         isf_ = test::corpusFile(kIsf);
         if (isf_.empty()) GTEST_SKIP() << "corpus file not found: " << kIsf;
         world_ = buildKernelMinidump(isf_);
-        dir_ = std::filesystem::path(::testing::TempDir()) / "seed001-exepath";
+        dir_ = std::filesystem::path(::testing::TempDir()) / (std::string("seed001-exepath") + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+                      std::to_string(::getpid()));
         std::filesystem::create_directories(dir_);
         std::ofstream(dir_ / "ntoskrnl.exe", std::ios::binary)
             .write(reinterpret_cast<const char*>(world_.ntoskrnl.data()), static_cast<std::streamsize>(world_.ntoskrnl.size()));

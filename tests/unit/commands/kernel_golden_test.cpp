@@ -328,6 +328,10 @@ struct X86World {
     std::unique_ptr<kd::AddressSpace> as;
     kd::HeaderInfo header;
     WorldFacts facts;
+    // The small-dump view of the same machine: the PRCB, the stack from esp,
+    // the drivers, the KDBG block, and the pages of nt's header and the
+    // faulting code as data blocks (no thread or process objects exist).
+    kd::TriageInfo triage;
 };
 
 constexpr uint32_t kNt32 = 0x82a44000, kNt32Size = 0x413000, kHal32 = 0x82a0d000, kHal32Size = 0x37000;
@@ -515,6 +519,21 @@ X86World buildX86World(bool pae) {
     h.bugCheckParameters = {0x1c, 2, 0, eip};
     h.context = raw;
 
+    kd::TriageInfo& t = r.triage;
+    t.servicePackBuild = 0x1db1;
+    t.prcb = as.read(prcb, 0x3628);
+    t.topOfStack = esp;
+    t.callStack = as.read(esp, stack + 0x3000 - esp);
+    for (const Mod& m : mods)
+        t.drivers.push_back({std::string("\\SystemRoot\\system32\\") + m.name, m.base, m.size, m.timestamp, m.checksum,
+                             0x09104000});
+    t.debuggerData = block;
+    t.dataBlocks.push_back({kNt32, as.read(kNt32, 0x1000)});
+    // nt's data pages: KiProcessorBlock (how the PRCB copy is placed), the
+    // list heads and the Mm counters the KDBG block points at.
+    t.dataBlocks.push_back({data, as.read(data, 0x2000)});
+    t.dataBlocks.push_back({eip & ~0xfffu, as.read(eip & ~0xfffu, 0x1000)});
+
     WorldFacts& f = r.facts;
     f.is64 = false;
     f.mode = mode;
@@ -552,8 +571,9 @@ void PrintTo(const DumpCase& c, std::ostream* os) { *os << c.name(); }
 const std::vector<DumpCase>& allCases() {
     static const std::vector<DumpCase> cases = {
         {"x64", kd::kFull},    {"x64", kd::kBitmapFull}, {"x64", kd::kBitmapKernel}, {"x64", kd::kSummary},
-        {"x64", kd::kTriage},  {"x86", kd::kFull},       {"x86", kd::kBitmapFull},   {"x86pae", kd::kFull},
-        {"x86pae", kd::kBitmapFull}};
+        {"x64", kd::kTriage},  {"x86", kd::kFull},       {"x86", kd::kBitmapFull},   {"x86", kd::kBitmapKernel},
+        {"x86", kd::kSummary}, {"x86", kd::kTriage},     {"x86pae", kd::kFull},      {"x86pae", kd::kBitmapFull},
+        {"x86pae", kd::kBitmapKernel}, {"x86pae", kd::kSummary}, {"x86pae", kd::kTriage}};
     return cases;
 }
 
@@ -597,8 +617,12 @@ private:
                 dw.writeFile(path(c), c.type);
             } else if (c.world == "x64") {
                 x64.w->buildFile(path(c), c.type);
-            } else kd::DumpWriter(c.world == "x86" ? *x86.phys : *pae.phys, c.world == "x86" ? x86.header : pae.header)
-                     .writeFile(path(c), c.type);
+            } else {
+                X86World& m = c.world == "x86" ? x86 : pae;
+                kd::DumpWriter dw(*m.phys, m.header);
+                if (c.type == kd::kTriage) dw.setTriage(m.triage);
+                dw.writeFile(path(c), c.type);
+            }
         }
         ready_ = true;
     }

@@ -63,6 +63,24 @@ NtWorldBuilder::NtWorldBuilder(const std::string& isfPath, NtWorldOptions option
     kernel_->ensureMapped(symbol("MmPfnDatabase"), 8);
     kernel_->writeU64(symbol("MmPfnDatabase"), 0xffffe70000000000ull);
     kernel_->ensureMapped(symbol("KiBugCheckData"), 40);
+    // The clock: KeMaximumIncrement (100 ns units per tick, 15.625 ms) and
+    // KUSER_SHARED_DATA's SystemTime (the dump header's time), which a full
+    // dump has and a small dump lacks.
+    if (hasSymbol("KeMaximumIncrement")) {
+        kernel_->ensureMapped(symbol("KeMaximumIncrement"), 4);
+        kernel_->writeU32(symbol("KeMaximumIncrement"), 156250);
+    }
+    constexpr uint64_t kSharedData = 0xfffff78000000000ull;
+    kernel_->ensureMapped(kSharedData, 0x1000);
+    const uint64_t now = HeaderInfo{}.systemTime;
+    const uint64_t st = kSharedData + layout_->offsetOf("_KUSER_SHARED_DATA", "SystemTime");
+    kernel_->writeU32(st, static_cast<uint32_t>(now));
+    kernel_->writeU32(st + 4, static_cast<uint32_t>(now >> 32));
+    kernel_->writeU32(st + 8, static_cast<uint32_t>(now >> 32));
+    // 1000 s of uptime (the header's "System Uptime: 0 days 0:16:40") in
+    // 15.625 ms ticks: what !thread's "Ticks:" counts from.
+    const char* tick = layout_->has("_KUSER_SHARED_DATA", "TickCountQuad") ? "TickCountQuad" : "TickCount.LowPart";
+    setField(kSharedData, "_KUSER_SHARED_DATA", tick, 64000);
     kernel_->ensureMapped(symbol("MmUnloadedDrivers"), 8);
     kernel_->ensureMapped(symbol("MmLastUnloadedDriver"), 4);
 

@@ -639,6 +639,13 @@ std::unique_ptr<Engine> openEngine(const DumpCase& c) {
     return e;
 }
 
+// "kv" -> "k", ".cxr ffff..." -> ".cxr": the registered command name.
+std::string splitCommand(const std::string& c) {
+    std::string name = c.substr(0, c.find(' '));
+    if (name.size() > 1 && name[0] == 'k' && name != "k") name = "k";
+    return name;
+}
+
 // The command script: the machine-level commands, then the process/thread
 // ones when this build registers them.
 std::vector<std::string> script(Engine& e, const DumpCase& c) {
@@ -656,6 +663,14 @@ std::vector<std::string> script(Engine& e, const DumpCase& c) {
         if (reg.count("!process")) cmds.push_back("!process 0 0 notepad.exe");
         if (reg.count(".process")) cmds.push_back(".process " + addrPlain(f.notepad, true));
         if (reg.count(".thread")) cmds.push_back(".thread " + addrPlain(f.notepadMutantWaiter, true));
+        // The rest of issue 4's command list: the bugcheck's records and the
+        // stack behind them, the processor and object views, the other
+        // !process forms.
+        for (const char* c2 : {".thread", "kv", ".exr ffffa10000012d70", ".cxr ffffa10000012e10", "k", ".cxr", "!prcb",
+                               "!cpuinfo", "!locks", "!running -t", "!process -1 0"})
+            if (reg.count(splitCommand(c2))) cmds.push_back(c2);
+        if (reg.count("!process")) cmds.push_back("!process " + addrPlain(f.notepad, true) + " 7");
+        if (reg.count("!object")) cmds.push_back("!object " + addrPlain(f.mutant, true));
     } else {
         // No NT types for the 32-bit machines: what the commands say then.
         if (reg.count("!process")) cmds.push_back("!process 0 0");

@@ -49,7 +49,13 @@ run_one() {
   "$BUILD/fuzz/$t" "$work" "${seeds[@]}" -max_total_time="$SECONDS_EACH" -max_len=1048576 -rss_limit_mb=4096 \
     -timeout=10 -artifact_prefix="$art" -print_final_stats=1 > "fuzz/corpus-work/$t.full.log" 2>&1
   set -e
-  { echo "== $t: ${SECONDS_EACH}s"; grep -E "DONE|stat::" "fuzz/corpus-work/$t.full.log"; } > "fuzz/corpus-work/$t.log"
+  # CPU time of this run (the children of this shell: the fuzzer alone):
+  # on a loaded machine the wall-clock budget buys less CPU than it says.
+  local cpu
+  times > "fuzz/corpus-work/$t.times"  # a builtin with a redirection runs in this shell (a pipe would not)
+  cpu=$(tail -1 "fuzz/corpus-work/$t.times" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.0f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+  rm -f "fuzz/corpus-work/$t.times"
+  { echo "== $t: ${SECONDS_EACH}s wall, ${cpu}s CPU"; grep -E "DONE|stat::" "fuzz/corpus-work/$t.full.log"; } > "fuzz/corpus-work/$t.log"
   cat "fuzz/corpus-work/$t.log"
   for crash in "$art"*; do
     [ -f "$crash" ] || continue

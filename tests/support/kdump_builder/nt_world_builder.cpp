@@ -512,6 +512,18 @@ void NtWorldBuilder::createProcessors() {
         setField(pcr, "_KPCR", "Self", pcr);
         setField(pcr, "_KPCR", "CurrentPrcb", prcb);
         setField(prcb, "_KPRCB", "Number", i);
+        // An Intel Coffee Lake at 3.19 GHz (what !cpuinfo shows).
+        if (L.has("_KPRCB", "CpuModel")) {
+            setField(prcb, "_KPRCB", "CpuType", 6);
+            setField(prcb, "_KPRCB", "CpuModel", 0x9e);
+            setField(prcb, "_KPRCB", "CpuStepping", 0xa);
+            setField(prcb, "_KPRCB", "MHz", 3192);
+            setField(prcb, "_KPRCB", "FeatureBits", 0x3d1b3fff);
+            if (L.has("_KPRCB", "UpdateSignature.QuadPart"))
+                setField(prcb, "_KPRCB", "UpdateSignature.QuadPart", 0x000000ea00000000ull);
+            kernel_->write(prcb + L.offsetOf("_KPRCB", "VendorString"),
+                           std::vector<uint8_t>{'G', 'e', 'n', 'u', 'i', 'n', 'e', 'I', 'n', 't', 'e', 'l', 0});
+        }
         setField(prcb, "_KPRCB", "ProcessorState.SpecialRegisters.Cr3", kernel_->dtb());
         kernel_->writeU64(block + 8 * i, prcb);
         ThreadSpec s;

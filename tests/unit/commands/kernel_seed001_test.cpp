@@ -182,8 +182,44 @@ NotMyFaultWorld buildNotMyFault(const std::string& isf) {
     uint64_t t1020 = w.addThread(proc, waiting(0x1020, 6, kd::UserMode, false, 0xfd877e8000ull)).ethread;
     w.waitOn(t1020, {event(0xffffdb05b68b53a0ull, false), event(0xffffdb05be651de0ull, true)});
 
-    // notmyfault's default "High IRQL fault" on processor 1.
-    w.setBugcheck(0xd1, {0xffffdb05c4f5e010ull, 2, 0, 0xfffff80067d612f0ull});
+    // notmyfault's default "High IRQL fault" on processor 1: myfault.sys
+    // touches paged memory at DISPATCH_LEVEL from an IOCTL; the page fault's
+    // trap frame (with its error code) sits between nt's bugcheck frames
+    // and myfault's, the system call's between nt's and notmyfault64.exe's.
+    constexpr uint64_t kMyfault = 0xfffff80067d60000ull;
+    kd::X64Image& myfault = w.addDriverImage("myfault.sys", kMyfault, 0x7000, 0x5f4ad8b2, "myfault.pdb",
+                                             "9A0F6C4E2B3D4F5A8C7E6D5B4A392817");
+    const auto& ioctl = myfault.addFunction("myfault_ioctl", 0x12a0, 0x100, prolog({3}, 0x20));
+    const auto& dispatch = myfault.addFunction("myfault_dispatch", 0x1600, 0x200, prolog({3, 6, 7}, 0x40));
+    kd::X64Prolog pageFault = prolog({}, 0x158);
+    pageFault.machineFrame = pageFault.errorCode = true;
+    const auto& bugcheck = w.defineNtFunction("KeBugCheckEx", prolog({}, 0x108));
+    const auto& bugDispatch = w.defineNtFunction("KiBugCheckDispatch", prolog({}, 0x138));
+    const auto& kiPageFault = w.defineNtFunction("KiPageFault", pageFault);
+    const auto& callDriver = w.defineNtFunction("IofCallDriver", prolog({3, 6}, 0x28));
+    const auto& xxxControl = w.defineNtFunction("IopXxxControlFile", prolog(kAllNonVolatile, 0x148));
+    const auto& deviceIo = w.defineNtFunction("NtDeviceIoControlFile", prolog({}, 0x68));
+    w.setPoolCursor(0xffffdb05c3e1a080ull - 0x30);
+    uint64_t nmf = w.addProcess(kd::ProcessSpec{"notmyfault64.exe", 0x2c40, 0x15ec, 1, 0, {}});
+    kd::ThreadSpec crashSpec;
+    crashSpec.tid = 0x2c44;
+    crashSpec.state = kd::Running;
+    crashSpec.stackBase = 0xfffff50f61e8a000ull;
+    uint64_t crasher = w.addThread(nmf, crashSpec).ethread;
+    const uint64_t faultSp = 0xfffff50f61e89500ull;  // myfault's rsp when it touched the page
+    w.setRunningStack(1, crasher, 0xfffff50f61e88f08ull,
+                      {{&bugcheck, bugcheck.start},
+                       {&bugDispatch, bugDispatch.start + 0x69},
+                       {&kiPageFault, kiPageFault.start + 0x469},
+                       {&ioctl, kMyfault + 0x12f0, faultSp},
+                       {&dispatch, dispatch.start + 0xa1},
+                       {&callDriver, callDriver.start + 0x55},
+                       {code.serviceTail, code.serviceTail->start + 0x1a8},
+                       {&xxxControl, xxxControl.start + 0x5e5},
+                       {&deviceIo, deviceIo.start + 0x56},
+                       {code.copyEnd, code.copyEnd->start + 0x25}},
+                      {0x00007ff6a3b21c4aull, 0x000000c2a57fe3f8ull});
+    w.setBugcheck(0xd1, {0xffffdb05c4f5e010ull, 2, 0, kMyfault + 0x12f0});
     s.bytes = w.build(kd::kFull);
     return s;
 }
@@ -354,11 +390,33 @@ TEST_F(Seed001NotMyFault, ThreadThenKWalksTheKernelStackIntoUserMode) {
         << v.text;
 }
 
+TEST_F(Seed001NotMyFault, TheCrashStackCrossesTwoTrapFrames) {
+    // Processor 1's own stack: nt's bugcheck frames, the page fault's trap
+    // frame (a machine frame with an error code) back into myfault.sys,
+    // the IOCTL path, and the system call's trap frame into user mode. The
+    // trap frames are where KTRAP_FRAME.Rip (+0x168) holds the machine
+    // frame: KiBugCheckDispatch's frame ends at ...9048+0x160 (ErrorCode).
+    Output o = e_->execute("kv");
+    ASSERT_FALSE(o.error) << o.text;
+    std::vector<std::string> sites;
+    for (const auto& [sp, site] : kFrames(o.text)) sites.push_back(site.substr(site.rfind(" : ") + 3));
+    const std::vector<std::string> want = {
+        "nt!KeBugCheckEx", "nt!KiBugCheckDispatch+0x69",
+        "nt!KiPageFault+0x469 (TrapFrame @ fffff50f`61e89048)", "myfault+0x12f0", "myfault+0x16a1",
+        "nt!IofCallDriver+0x55", "nt!IopSynchronousServiceTail+0x1a8", "nt!IopXxxControlFile+0x5e5",
+        "nt!NtDeviceIoControlFile+0x56", "nt!KiSystemServiceCopyEnd+0x25 (TrapFrame @ fffff50f`61e898e0)",
+        "0x00007ff6`a3b21c4a"};
+    EXPECT_EQ(sites, want) << o.text;
+    auto f = kFrames(o.text);
+    ASSERT_EQ(f.size(), want.size());
+    EXPECT_EQ(f[3].first, "fffff50f`61e89500");  // myfault resumes on the rsp the trap frame saved
+}
+
 TEST_F(Seed001NotMyFault, GoldenTranscript) {
     std::string text = "world: Windows 10 x64 NT world (NtWorldBuilder, ISF 19041), seed 001 notmyfault\n"
                        "dump type: 1 (full)\nsymbols: corpus:jpcert-isf\n----\n" +
                        transcript(*e_, {"!process 0 2 ConsoleApp1.exe", ".thread ffffdb05bf3c7080", "k", "kv",
-                                        "!thread", ".thread", "k"});
+                                        "!thread", ".thread", "kv"});
     checkGolden("seed-001-notmyfault.golden", text);
 }
 

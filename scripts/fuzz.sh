@@ -9,6 +9,7 @@
 #   scripts/fuzz.sh pe_fuzzer,cab_fuzzer 600   # a list, one after the other
 #   scripts/fuzz.sh --build-only    # just check that every target builds
 #   JOBS=2 scripts/fuzz.sh all 600  # two targets at a time (one per core)
+#   NO_BUILD=1 scripts/fuzz.sh ...  # use the binaries already in build-fuzz
 # Each run's last lines (libFuzzer's final "DONE cov: ... ft: ..." line and
 # its stats) are kept in fuzz/corpus-work/<target>.log for docs/HARDENING.md.
 set -euo pipefail
@@ -18,9 +19,13 @@ SECONDS_EACH=${2:-60}
 CORPUS=${NTRIAGE_CORPUS:-../shared/corpus}
 BUILD=build-fuzz
 
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DNTRIAGE_FUZZ=ON -DNTRIAGE_TESTS=OFF >/dev/null
-ninja -C "$BUILD" -j"$(nproc)"
+# NO_BUILD=1: run the targets already built (e.g. a second campaign while
+# the tree is being edited).
+if [ "${NO_BUILD:-0}" != "1" ]; then
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DNTRIAGE_FUZZ=ON -DNTRIAGE_TESTS=OFF >/dev/null
+  ninja -C "$BUILD" -j"$(nproc)"
+fi
 [ "$TARGET" = "--build-only" ] && { echo "fuzz targets built: $(ls "$BUILD"/fuzz/*_fuzzer | wc -l)"; exit 0; }
 
 targets=()

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,17 @@ enum SynthKind { kPointer = 1, kArray, kFunction, kVoid };
 
 json parseSpan(std::string_view doc, JsonSpan span) {
     return json::parse(span.in(doc), nullptr, /*allow_exceptions=*/false);
+}
+
+// The "size" member of a type's object. A span from a damaged cache entry
+// may not hold an object: no size then, rather than an exception out of
+// a type lookup.
+bool findSizeMember(std::string_view doc, JsonSpan object, JsonSpan& out) {
+    try {
+        return findJsonMember(doc, object, "size", out);
+    } catch (const FormatError&) {
+        return false;
+    }
 }
 
 std::optional<uint64_t> unsignedOf(const json& j, const char* key) {
@@ -65,48 +77,38 @@ std::unique_ptr<IsfFile> IsfFile::fromBytes(std::span<const uint8_t> data) {
 }
 
 std::unique_ptr<IsfFile> IsfFile::fromJson(std::string text) {
-    std::unique_ptr<IsfFile> f(new IsfFile(std::move(text)));
-    f->index();
+    auto doc = std::make_shared<IsfDocument>();
+    doc->json = std::move(text);
+    // Without the RVA order: a session that never asks by address (dt) need not sort.
+    doc->index = buildIsfIndex(doc->json, /*withRvaOrder=*/false);
+    return fromDocument(std::move(doc));
+}
+
+std::unique_ptr<IsfFile> IsfFile::fromDocument(std::shared_ptr<const IsfDocument> doc) {
+    auto index = IsfIndex::view(doc->json, doc->index);
+    if (!index) throw FormatError("ISF: inconsistent index");
+    return fromIndex(*index, std::move(doc));
+}
+
+std::unique_ptr<IsfFile> IsfFile::fromIndex(const IsfIndex& index, std::shared_ptr<const void> owner) {
+    std::unique_ptr<IsfFile> f(new IsfFile(index, std::move(owner)));
+    f->readHeaderSections();
     return f;
 }
 
-IsfFile::IsfFile(std::string text) : json_(std::move(text)) {}
+IsfFile::IsfFile(const IsfIndex& index, std::shared_ptr<const void> owner)
+    : owner_(std::move(owner)),
+      index_(index),
+      json_(index.document()),
+      userCount_(index.typeCount(TypeTable::User)),
+      enumCount_(index.typeCount(TypeTable::Enum)) {}
 
-void IsfFile::index() {
-    const std::string_view doc = json_;
-    const size_t rootBegin = skipJsonWhitespace(doc, 0);
-    if (rootBegin >= doc.size() || doc[rootBegin] != '{') throw FormatError("ISF: top level is not a JSON object");
-
-    // One pass over the document: it validates every byte, records where
-    // each user type and enum lies, and reads the symbol addresses.
-    JsonSpan metaSpan{}, baseSpan{};
-    bool haveMeta = false, haveBase = false, haveUser = false;
-    auto indexSection = [&](size_t at, std::vector<Named>& out) {
-        return scanJsonObject(doc, at, [&](std::string_view key, size_t v) {
-            const size_t e = skipJsonValue(doc, v);
-            if (doc[v] == '{') out.push_back(Named{decodeJsonString(key), JsonSpan{v, e}});
-            return e;
-        });
-    };
-    const size_t rootEnd = scanJsonObject(doc, rootBegin, [&](std::string_view key, size_t v) -> size_t {
-        const bool isObject = doc[v] == '{';
-        if (key == "user_types" && isObject) {
-            haveUser = true;
-            return indexSection(v, users_);
-        }
-        if (key == "enums" && isObject) return indexSection(v, enums_);
-        if (key == "symbols" && isObject) return indexSymbols(v);
-        const size_t e = skipJsonValue(doc, v);
-        if (key == "metadata" && isObject) metaSpan = {v, e}, haveMeta = true;
-        if (key == "base_types" && isObject) baseSpan = {v, e}, haveBase = true;
-        return e;
-    });
-    if (skipJsonWhitespace(doc, rootEnd) != doc.size()) throw FormatError("ISF: data after the JSON document");
-    if (!haveMeta || !haveBase || !haveUser)
-        throw FormatError("ISF: missing metadata, base_types or user_types");
-
-    // Metadata and base types are small: parse them now.
-    const json meta = parseSpan(doc, metaSpan);
+// Metadata and base types are small: parsed at open, the rest on demand.
+void IsfFile::readHeaderSections() {
+    const json meta = parseSpan(json_, index_.metadata());
+    const json bases = parseSpan(json_, index_.baseTypes());
+    // The builder saw two objects here; anything else is a damaged index.
+    if (!meta.is_object() || !bases.is_object()) throw FormatError("ISF: metadata or base_types unreadable");
     meta_.format = stringOf(meta, "format");
     if (auto w = meta.find("windows"); w != meta.end() && w->is_object()) {
         if (auto p = w->find("pdb"); p != w->end() && p->is_object()) {
@@ -118,7 +120,6 @@ void IsfFile::index() {
         }
     }
 
-    const json bases = parseSpan(doc, baseSpan);
     for (const auto& [name, b] : bases.items()) {
         if (!b.is_object()) continue;
         BaseInfo info;
@@ -133,27 +134,24 @@ void IsfFile::index() {
     for (const auto& b : bases_)
         if (b.name == "pointer" && (b.size == 4 || b.size == 8)) pointerSize_ = static_cast<unsigned>(b.size);
 
-    // Maps are built after the vectors stop growing: their keys view the names.
-    for (uint32_t i = 0; i < users_.size(); ++i) userByName_.emplace(users_[i].name, i);
-    for (uint32_t i = 0; i < enums_.size(); ++i) enumByName_.emplace(enums_[i].name, i);
+    // The map is built after the vector stops growing: its keys view the names.
     for (uint32_t i = 0; i < bases_.size(); ++i) baseByName_.emplace(bases_[i].name, i);
-    types_.resize(users_.size() + enums_.size() + bases_.size());
+    types_.resize(size_t(userCount_) + enumCount_ + bases_.size());
 }
 
 // --- types -----------------------------------------------------------------
 
 std::optional<TypeId> IsfFile::findType(std::string_view name) const {
-    if (auto it = userByName_.find(name); it != userByName_.end()) return it->second;
-    if (auto it = enumByName_.find(name); it != enumByName_.end())
-        return static_cast<TypeId>(users_.size() + it->second);
+    if (auto u = index_.findType(TypeTable::User, name)) return static_cast<TypeId>(*u);
+    if (auto e = index_.findType(TypeTable::Enum, name)) return static_cast<TypeId>(userCount_ + *e);
     return std::nullopt;
 }
 
 void IsfFile::forEachTypeName(const std::function<bool(std::string_view)>& fn) const {
-    for (const auto& u : users_)
-        if (!fn(u.name)) return;
-    for (const auto& e : enums_)
-        if (!fn(e.name)) return;
+    for (uint32_t i = 0; i < userCount_; ++i)
+        if (!fn(index_.typeName(TypeTable::User, i))) return;
+    for (uint32_t i = 0; i < enumCount_; ++i)
+        if (!fn(index_.typeName(TypeTable::Enum, i))) return;
 }
 
 const Type* IsfFile::type(TypeId id) const {
@@ -165,9 +163,9 @@ const Type* IsfFile::typeLocked(TypeId id) const {
     if (id >= types_.size()) return nullptr;
     if (!types_[id]) {
         Type t;
-        const size_t u = users_.size(), e = enums_.size();
+        const size_t u = userCount_, e = enumCount_;
         if (id < u) t = buildUser(id);
-        else if (id < u + e) t = buildEnum(id - u);
+        else if (id < u + e) t = buildEnum(static_cast<uint32_t>(id - u));
         else t = buildBase(id - u - e);
         types_[id] = std::make_unique<Type>(std::move(t));
     }
@@ -203,11 +201,12 @@ TypeId IsfFile::voidId() const {
 uint64_t IsfFile::sizeOf(TypeId id) const {
     if (id >= types_.size()) return 0;
     if (types_[id]) return types_[id]->size;
-    const size_t u = users_.size(), e = enums_.size();
+    const size_t u = userCount_, e = enumCount_;
     if (id < u + e) {
-        const Named& n = id < u ? users_[id] : enums_[id - u];
+        const auto span = id < u ? index_.typeSpan(TypeTable::User, id)
+                                 : index_.typeSpan(TypeTable::Enum, static_cast<uint32_t>(id - u));
         JsonSpan s;
-        if (!findJsonMember(json_, n.span, "size", s)) return 0;
+        if (!span || !findSizeMember(json_, *span, s)) return 0;
         uint64_t v = 0;
         const std::string_view text = s.in(json_);
         auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -224,15 +223,15 @@ IsfFile::Resolved IsfFile::resolve(const void* descriptor, unsigned depth) const
 
     if (kind == "base") {
         if (auto it = baseByName_.find(name); it != baseByName_.end())
-            return {static_cast<TypeId>(users_.size() + enums_.size() + it->second)};
+            return {static_cast<TypeId>(userCount_ + enumCount_ + it->second)};
         return {voidId()};
     }
     if (kind == "struct" || kind == "union" || kind == "class" || kind == "enum") {
         const bool isEnum = kind == "enum";
         if (!isEnum) {
-            if (auto it = userByName_.find(name); it != userByName_.end()) return {it->second};
-        } else if (auto it = enumByName_.find(name); it != enumByName_.end()) {
-            return {static_cast<TypeId>(users_.size() + it->second)};
+            if (auto u = index_.findType(TypeTable::User, name)) return {static_cast<TypeId>(*u)};
+        } else if (auto e = index_.findType(TypeTable::Enum, name)) {
+            return {static_cast<TypeId>(userCount_ + *e)};
         }
         // Named but not defined in this file: an incomplete placeholder.
         const std::string key = kind + ":" + name;
@@ -283,12 +282,12 @@ IsfFile::Resolved IsfFile::resolve(const void* descriptor, unsigned depth) const
     return {voidId()};
 }
 
-Type IsfFile::buildUser(size_t index) const {
+Type IsfFile::buildUser(uint32_t index) const {
     Type t;
-    const Named& n = users_[index];
-    t.name = n.name;
+    t.name = index_.typeName(TypeTable::User, index);
     t.kind = TypeKind::Struct;
-    const json j = parseSpan(json_, n.span);
+    const auto span = index_.typeSpan(TypeTable::User, index);
+    const json j = span ? parseSpan(json_, *span) : json();
     if (!j.is_object()) {
         t.incomplete = true;
         return t;
@@ -325,19 +324,19 @@ Type IsfFile::buildUser(size_t index) const {
     return t;
 }
 
-Type IsfFile::buildEnum(size_t index) const {
+Type IsfFile::buildEnum(uint32_t index) const {
     Type t;
-    const Named& n = enums_[index];
     t.kind = TypeKind::Enum;
-    t.name = n.name;
-    const json j = parseSpan(json_, n.span);
+    t.name = index_.typeName(TypeTable::Enum, index);
+    const auto span = index_.typeSpan(TypeTable::Enum, index);
+    const json j = span ? parseSpan(json_, *span) : json();
     if (!j.is_object()) {
         t.incomplete = true;
         return t;
     }
     t.size = unsignedOf(j, "size").value_or(0);
     if (auto it = baseByName_.find(stringOf(j, "base")); it != baseByName_.end())
-        t.target = static_cast<TypeId>(users_.size() + enums_.size() + it->second);
+        t.target = static_cast<TypeId>(userCount_ + enumCount_ + it->second);
     if (auto c = j.find("constants"); c != j.end() && c->is_object()) {
         for (const auto& [name, v] : c->items()) {
             if (!v.is_number_integer()) continue;
@@ -378,75 +377,62 @@ Type IsfFile::buildBase(size_t index) const {
 
 // --- symbols -----------------------------------------------------------------
 
-size_t IsfFile::indexSymbols(size_t at) {
-    const std::string_view doc = json_;
-    return scanJsonObject(doc, at, [&](std::string_view key, size_t v) -> size_t {
-        if (doc[v] != '{') return skipJsonValue(doc, v);
-        std::optional<uint64_t> rva;
-        const size_t end = scanJsonObject(doc, v, [&](std::string_view k, size_t av) {
-            const size_t ae = skipJsonValue(doc, av);
-            if (k == "address") {
-                uint64_t r = 0;
-                auto [p, ec] = std::from_chars(doc.data() + av, doc.data() + ae, r);
-                if (ec == std::errc() && p == doc.data() + ae) rva = r;
-            }
-            return ae;
-        });
-        if (rva) {
-            symbolNames_.push_back(decodeJsonString(key));
-            symbolsByRva_.emplace_back(*rva, static_cast<uint32_t>(symbolsByRva_.size()));
-        }
-        return end;
-    });
+// The index's own order when it has one (the cache's), else sorted once here.
+std::span<const uint8_t> IsfFile::rvaOrderLocked() const {
+    if (!index_.rvaOrderBytes().empty() || index_.symbolCount() == 0) return index_.rvaOrderBytes();
+    if (!rvaOrderBuilt_) {
+        rvaOrderBuilt_ = true;
+        rvaOrder_ = sortSymbolsByRva(index_);
+    }
+    return {reinterpret_cast<const uint8_t*>(rvaOrder_.data()), rvaOrder_.size() * sizeof(uint32_t)};
 }
 
-// Sorting and the name map wait for the first lookup.
-void IsfFile::sortSymbols() const {
-    if (symbolsIndexed_) return;
-    symbolsIndexed_ = true;
-    symbolByName_.reserve(symbolsByRva_.size());
-    for (const auto& [rva, i] : symbolsByRva_) symbolByName_.emplace(symbolNames_[i], rva);
-    // Ties keep file order (names sorted), so the first name wins.
-    std::stable_sort(symbolsByRva_.begin(), symbolsByRva_.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+uint32_t IsfFile::rvaOrderAt(std::span<const uint8_t> order, size_t k) const {
+    uint32_t i;
+    std::memcpy(&i, order.data() + k * 4, sizeof i);
+    return i;  // a damaged entry names no record: symbolRva/symbolName answer 0 and ""
 }
 
 std::optional<IsfSymbol> IsfFile::symbolAt(uint64_t rva) const {
     std::lock_guard lock(mu_);
-    sortSymbols();
-    auto it = std::upper_bound(symbolsByRva_.begin(), symbolsByRva_.end(), rva,
-                               [](uint64_t r, const auto& e) { return r < e.first; });
-    if (it == symbolsByRva_.begin()) return std::nullopt;
-    --it;
-    // Several names at one address: report the first of them.
-    const uint64_t at = it->first;
-    while (it != symbolsByRva_.begin() && std::prev(it)->first == at) --it;
-    return IsfSymbol{symbolNames_[it->second], it->first};
+    const std::span<const uint8_t> order = rvaOrderLocked();
+    // The first entry whose RVA is above rva (a plain binary search: it
+    // stays in bounds even over a damaged, unsorted order).
+    size_t lo = 0, hi = order.size() / 4;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (index_.symbolRva(rvaOrderAt(order, mid)) <= rva) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0) return std::nullopt;
+    size_t k = lo - 1;
+    // Several names at one address: report the first of them (document order).
+    const uint64_t at = index_.symbolRva(rvaOrderAt(order, k));
+    while (k > 0 && index_.symbolRva(rvaOrderAt(order, k - 1)) == at) --k;
+    return IsfSymbol{index_.symbolName(rvaOrderAt(order, k)), at};
 }
 
 std::optional<uint64_t> IsfFile::rvaOf(std::string_view name) const {
-    std::lock_guard lock(mu_);
-    sortSymbols();
-    auto it = symbolByName_.find(name);
-    if (it == symbolByName_.end()) return std::nullopt;
-    return it->second;
+    // The hash table is part of the index: no lock, no sorting.
+    auto i = index_.findSymbol(name);
+    if (!i) return std::nullopt;
+    return index_.symbolRva(*i);
 }
 
 void IsfFile::forEachSymbol(const std::function<bool(const IsfSymbol&)>& fn) const {
+    std::span<const uint8_t> order;
     {
         std::lock_guard lock(mu_);
-        sortSymbols();
+        order = rvaOrderLocked();
     }
-    // After sorting the vectors no longer change: the callback runs unlocked
+    // Once built the order no longer changes: the callback runs unlocked
     // and may call back into this object.
-    for (const auto& [rva, i] : symbolsByRva_)
-        if (!fn(IsfSymbol{symbolNames_[i], rva})) return;
+    for (size_t k = 0; k < order.size() / 4; ++k) {
+        const uint32_t i = rvaOrderAt(order, k);
+        if (!fn(IsfSymbol{index_.symbolName(i), index_.symbolRva(i)})) return;
+    }
 }
 
-size_t IsfFile::symbolCount() const {
-    std::lock_guard lock(mu_);
-    sortSymbols();
-    return symbolsByRva_.size();
-}
+size_t IsfFile::symbolCount() const { return index_.symbolCount(); }
 
 }  // namespace nt::isf

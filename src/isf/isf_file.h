@@ -3,9 +3,11 @@
 // JPCERT ntkrnlmp.pdb tables). Implements the shared type model so that `dt`
 // and the NT object model work from an ISF file exactly as from a PDB.
 //
-// Loading is lazy: open() decompresses and validates the JSON once, then
-// indexes user_types and enums by byte range; a type's JSON is parsed the
-// first time the type is asked for. Symbols are indexed on first lookup.
+// Loading is lazy: the document is validated once and indexed (isf_index.h:
+// where each type's JSON lies, symbol names and RVAs, hash tables by name);
+// a type's JSON is parsed the first time the type is asked for. The index
+// can come from the persistent cache (isf_cache.h) instead: then nothing is
+// decoded or scanned at all.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "isf/isf_index.h"
 #include "isf/json_scan.h"
 #include "types/type_model.h"
 
@@ -38,13 +41,26 @@ struct IsfSymbol {
     uint64_t rva = 0;
 };
 
+// A decoded document and its index blob (buildIsfIndex), owned together.
+struct IsfDocument {
+    std::string json;
+    std::vector<uint8_t> index;
+};
+
 class IsfFile final : public types::TypeProvider {
 public:
-    // .json or .json.xz (detected by content, not by name). Throws FormatError.
+    // .json or .json.xz (detected by content, not by name), decoded and
+    // indexed now; openIsfCached (isf_cache.h) keeps the result for next time.
+    // Throws FormatError.
     static std::unique_ptr<IsfFile> open(const std::string& path);
     // Raw file contents (JSON or xz); copied.
     static std::unique_ptr<IsfFile> fromBytes(std::span<const uint8_t> data);
     static std::unique_ptr<IsfFile> fromJson(std::string json);
+    // A document already indexed (what the cache writes, then serves from memory).
+    static std::unique_ptr<IsfFile> fromDocument(std::shared_ptr<const IsfDocument> document);
+    // A document and its index viewed in memory that owner keeps alive (a
+    // mapped cache entry). Throws FormatError when the index does not fit.
+    static std::unique_ptr<IsfFile> fromIndex(const IsfIndex& index, std::shared_ptr<const void> owner);
 
     const IsfMetadata& metadata() const { return meta_; }
 
@@ -62,13 +78,9 @@ public:
     unsigned pointerSize() const override { return pointerSize_; }
 
 private:
-    explicit IsfFile(std::string json);
-    void index();
+    IsfFile(const IsfIndex& index, std::shared_ptr<const void> owner);
+    void readHeaderSections();
 
-    struct Named {
-        std::string name;
-        JsonSpan span;
-    };
     struct BaseInfo {
         std::string name;
         std::string kind;  // int, char, float, bool, void
@@ -83,25 +95,24 @@ private:
 
     // All below run with mu_ held.
     const types::Type* typeLocked(types::TypeId id) const;
-    types::Type buildUser(size_t index) const;
-    types::Type buildEnum(size_t index) const;
+    types::Type buildUser(uint32_t index) const;
+    types::Type buildEnum(uint32_t index) const;
     types::Type buildBase(size_t index) const;
     Resolved resolve(const void* descriptor, unsigned depth) const;  // descriptor: const nlohmann::json*
     types::TypeId synth(types::Type t) const;
     types::TypeId voidId() const;
     uint64_t sizeOf(types::TypeId id) const;
-    size_t indexSymbols(size_t at);  // during index(): returns the end of the section
-    void sortSymbols() const;
+    std::span<const uint8_t> rvaOrderLocked() const;
+    uint32_t rvaOrderAt(std::span<const uint8_t> order, size_t k) const;
 
-    std::string json_;
+    std::shared_ptr<const void> owner_;  // the bytes index_ views: memory or a mapped cache entry
+    IsfIndex index_;
+    std::string_view json_;  // index_.document()
+    uint32_t userCount_ = 0, enumCount_ = 0;
     IsfMetadata meta_;
     unsigned pointerSize_ = 8;
 
-    std::vector<Named> users_;
-    std::vector<Named> enums_;
     std::vector<BaseInfo> bases_;
-    std::unordered_map<std::string_view, uint32_t> userByName_;
-    std::unordered_map<std::string_view, uint32_t> enumByName_;
     std::unordered_map<std::string_view, uint32_t> baseByName_;
 
     mutable std::mutex mu_;
@@ -112,10 +123,10 @@ private:
     mutable std::map<std::string, types::TypeId, std::less<>> missingNamed_;
     mutable types::TypeId void_ = types::kNoType;
 
-    mutable bool symbolsIndexed_ = false;
-    std::vector<std::string> symbolNames_;
-    mutable std::vector<std::pair<uint64_t, uint32_t>> symbolsByRva_;  // rva, name index
-    mutable std::unordered_map<std::string_view, uint64_t> symbolByName_;
+    // Symbol indices by RVA when the index was built without them (a fresh
+    // decode that never went to the cache): sorted on the first lookup by address.
+    mutable std::vector<uint32_t> rvaOrder_;
+    mutable bool rvaOrderBuilt_ = false;
 };
 
 }  // namespace nt::isf

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/format.h"
+#include "isf/isf_cache.h"
 #include "symbols/providers.h"
 #include "symbols/undecorate.h"
 
@@ -63,6 +64,30 @@ std::string defaultCacheDir() {
     return "/tmp/ntriage-symbols";
 }
 
+bool isUrl(std::string_view s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
+
+// Where decoded ISF tables are kept between runs (isf/isf_cache.h): beside
+// the downloads, in the symbol path's own downstream store when it names
+// one (srv*CACHE*..., cache*DIR), else $NTRIAGE_CACHE, else the symbol
+// download cache when $NTRIAGE_SYMBOL_CACHE names one (the test suite
+// points it into the build tree), else $XDG_CACHE_HOME/ntriage or
+// ~/.cache/ntriage. The cache is local: --offline uses it too.
+std::string isfCacheDir(const symsrv::SymbolPath& path, const symsrv::LocatorOptions& options) {
+    for (const auto& el : path.elements) {
+        if (el.kind == symsrv::PathElement::Kind::Cache)
+            return (el.directory.empty() ? options.defaultCache : el.directory) + "/ntriage-isf";
+        // srv*CACHE*STORE: every location before the last is a downstream store.
+        if (el.kind == symsrv::PathElement::Kind::Server && el.chain.size() >= 2 && !el.chain.front().empty() &&
+            !isUrl(el.chain.front()))
+            return el.chain.front() + "/ntriage-isf";
+    }
+    if (const char* c = std::getenv("NTRIAGE_CACHE"); c && *c) return std::string(c) + "/isf";
+    if (const char* c = std::getenv("NTRIAGE_SYMBOL_CACHE"); c && *c) return std::string(c) + "/ntriage-isf";
+    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/ntriage/isf";
+    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/ntriage/isf";
+    return {};  // nowhere sensible: decode every time
+}
+
 // "c:\\temp\\sigsegv.pdb" -> "sigsegv.pdb" (PDB paths in CodeView records are the build machine's).
 std::string baseName(std::string_view path) {
     size_t cut = path.find_last_of("\\/");
@@ -95,6 +120,7 @@ Symbolizer::~Symbolizer() = default;
 void Symbolizer::setSymbolPath(std::string_view path) {
     pathText_ = std::string(path);
     auto parsed = symsrv::SymbolPath::parse(path);
+    isfCacheDir_ = isfCacheDir(parsed, options_);
     locator_ = parsed.elements.empty() ? nullptr : std::make_unique<symsrv::SymbolLocator>(parsed, options_);
     mods_.clear();
     // Images found through the old path may differ: search again.
@@ -206,7 +232,7 @@ void Symbolizer::load(const Module& m, ModSyms& s) {
                             continue;
                         }
                         try {
-                            s.provider = makeIsfProvider(isf::IsfFile::open(path), path);
+                            s.provider = makeIsfProvider(isf::openIsfCached(path, isfCacheDir_), path);
                             probes.push_back({path, "found", ""});
                         } catch (const std::exception& ex) {
                             probes.push_back({path, std::string("rejected: ") + ex.what(), ""});
@@ -270,7 +296,9 @@ std::unique_ptr<SymbolProvider> Symbolizer::findKernelIsfByRva(const Module& m, 
                 for (const auto& f : files) {
                     if (++tried > 512) return nullptr;  // a huge folder must not stall the session
                     try {
-                        auto isf = isf::IsfFile::open(f.string());
+                        // Through the cache, a table that is not this kernel's costs
+                        // two hash lookups in its mapped entry, not an xz decode.
+                        auto isf = isf::openIsfCached(f.string(), isfCacheDir_);
                         if (isf->rvaOf("KdDebuggerDataBlock") == wantKdbg && isf->rvaOf("PsLoadedModuleList") == wantList) {
                             probes.push_back({f.string(), "found (KdDebuggerDataBlock and PsLoadedModuleList RVAs match)", ""});
                             return makeIsfProvider(std::move(isf), f.string());

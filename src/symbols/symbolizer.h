@@ -47,6 +47,9 @@ public:
     const std::string& symbolPathText() const { return pathText_; }
     void setLocatorOptions(symsrv::LocatorOptions options);
     const symsrv::LocatorOptions& locatorOptions() const { return options_; }
+    // Where ISF tables found on the path are cached decoded (isf/isf_cache.h;
+    // chosen by setSymbolPath); "" = not cached.
+    const std::string& isfCacheDirectory() const { return isfCacheDir_; }
     // !sym noisy: every probe of every symbol search is logged.
     void setNoisy(bool noisy) { noisy_ = noisy; }
     bool noisy() const { return noisy_; }
@@ -112,6 +115,7 @@ private:
     const Target& target_;
     ModuleImages& images_;
     std::string pathText_;
+    std::string isfCacheDir_;  // where decoded ISF tables are kept; "" = nowhere
     symsrv::LocatorOptions options_;
     std::unique_ptr<symsrv::SymbolLocator> locator_;
     bool noisy_ = false;

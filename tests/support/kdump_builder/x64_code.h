@@ -38,6 +38,14 @@ struct X64Prolog {
     uint32_t frameBytes() const { return leaf ? 0 : alloc + 8 * static_cast<uint32_t>(pushes.size()); }
 };
 
+// `push` each of pushes, then `sub rsp, alloc`.
+inline X64Prolog framedProlog(std::vector<uint8_t> pushes, uint32_t alloc) {
+    X64Prolog p;
+    p.pushes = std::move(pushes);
+    p.alloc = alloc;
+    return p;
+}
+
 struct X64Function {
     std::string name;     // for messages only (symbols come from the ISF / symbol files)
     uint64_t start = 0;   // virtual address

@@ -24,6 +24,7 @@
 #include "dump/open_dump.h"
 #include "support/kdump_builder/kdump_builder.h"
 #include "support/test_support.h"
+#include "unit/commands/kernel_scenario.h"
 
 namespace nt {
 namespace {
@@ -41,18 +42,6 @@ constexpr uint64_t kEventHeader = 0xfffffa80cabf7540ull;
 // The other waiters on the event (the seed names 11; the 12th is made up).
 constexpr uint64_t kOtherWaiters[] = {0x10dc, 0x1668, 0x1608, 0x1764, 0x179c, 0x1794,
                                       0x17fc, 0x1664, 0x1b0c, 0x19a4, 0x1b7c, 0x1a28};
-
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t at = 0;
-    while (at < text.size()) {
-        size_t nl = text.find('\n', at);
-        if (nl == std::string::npos) nl = text.size();
-        out.push_back(text.substr(at, nl - at));
-        at = nl + 1;
-    }
-    return out;
-}
 
 std::string p(uint64_t a) { return addrPlain(a, true); }
 
@@ -153,7 +142,7 @@ TEST_F(Seed000, BuiltAtTheSeedsAddresses) {
 TEST_F(Seed000, ProcessListsEveryWait) {
     Output o = e_->execute("!process 1720 2");
     ASSERT_FALSE(o.error) << o.text;
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_GE(l.size(), 2u) << o.text;
     EXPECT_EQ(l[0], "Searching for Process with Cid == 1720");
     EXPECT_EQ(l[1], "PROCESS " + p(kProcess)) << o.text;
@@ -180,7 +169,7 @@ TEST_F(Seed000, ProcessListsEveryWait) {
 TEST_F(Seed000, ThreadShowsTheWaitOnThread1570) {
     Output o = e_->execute("!thread " + p(kThread17c8));
     ASSERT_FALSE(o.error) << o.text;
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_GE(l.size(), 2u) << o.text;
     EXPECT_NE(l[0].find("WAIT: (UserRequest) UserMode Non-Alertable"), std::string::npos) << o.text;
     EXPECT_EQ(l[1], "    " + p(kThread1570) + "  Thread") << o.text;
@@ -190,7 +179,7 @@ TEST_F(Seed000, ThreadShowsTheWaitOnThread1570) {
 TEST_F(Seed000, ObjectAndHeaderOfTheEvent) {
     Output o = e_->execute("!object " + p(kEvent));
     ASSERT_FALSE(o.error) << o.text;
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_EQ(l.size(), 3u) << o.text;
     EXPECT_EQ(l[0], "Object: fffffa80cabf7570  Type: (" + p(world_.w->typeObject("Event")) + ") Event");
     EXPECT_EQ(l[1], "    ObjectHeader: fffffa80cabf7540 (new version)");
@@ -246,23 +235,10 @@ TEST_F(Seed000, WaitChainThroughTheObjectModel) {
 TEST_F(Seed000, GoldenTranscript) {
     const std::vector<std::string> cmds = {"!process 1720 2", "!thread " + p(kThread17c8), "!thread " + p(kThread1570),
                                            "!object fffffa80cabf7570", "dt nt!_OBJECT_HEADER fffffa80cabf7540"};
-    std::string body;
-    for (const auto& cmd : cmds) {
-        std::string prompt = e_->prompt();
-        Output o = e_->execute(cmd);
-        body += prompt + cmd + "\n" + o.text;
-    }
+    std::string body = test::kernelTranscript(*e_, cmds);
     std::string text = "world: Win7 SP1 x64 NT world (NtWorldBuilder, ISF 6.1.7601.24540), seed 000\n"
                        "dump type: 1 (full)\nsymbols: corpus:jpcert-isf\n----\n" + body;
-    std::string path = std::string(NTRIAGE_FIXTURES_DIR) + "/../golden/kernel/seed-000-win7.golden";
-    const char* update = std::getenv("NTRIAGE_UPDATE_GOLDEN");
-    if (update && std::string(update) == "1") {
-        std::ofstream(path, std::ios::binary) << text;
-        GTEST_SKIP() << "rewrote " << path;
-    }
-    std::string expected = test::readTextFile(path);
-    ASSERT_FALSE(expected.empty()) << "missing golden file " << path << " (run with NTRIAGE_UPDATE_GOLDEN=1)";
-    EXPECT_EQ(text, expected) << "golden file: tests/golden/kernel/seed-000-win7.golden";
+    test::checkKernelGolden("seed-000-win7.golden", text);
 }
 
 }  // namespace

@@ -22,7 +22,6 @@
 // public callers, and where the seed's offsets do not fit this build's
 // function sizes the procdump dump's offsets are used (+0x238, +0x599).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -35,6 +34,7 @@
 #include "dump/open_dump.h"
 #include "support/kdump_builder/kdump_builder.h"
 #include "support/test_support.h"
+#include "unit/commands/kernel_scenario.h"
 
 namespace nt {
 namespace {
@@ -55,18 +55,6 @@ constexpr uint64_t kMainStackBase = 0xfffff50f606ee000ull;
 constexpr uint64_t kMainKernelStack = 0xfffff50f606ed530ull;  // frame 00's Child-SP - sizeof(_KSWITCH_FRAME)
 constexpr uint64_t kUserRip = 0x00007ffa2fb4d124ull, kUserRsp = 0x000000fd8797e108ull;
 
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t at = 0;
-    while (at < text.size()) {
-        size_t nl = text.find('\n', at);
-        if (nl == std::string::npos) nl = text.size();
-        out.push_back(text.substr(at, nl - at));
-        at = nl + 1;
-    }
-    return out;
-}
-
 std::string p(uint64_t a) { return addrPlain(a, true); }
 
 kd::ThreadSpec waiting(uint64_t tid, uint8_t reason, uint8_t mode, bool alertable, uint64_t teb) {
@@ -86,13 +74,6 @@ kd::ThreadSpec waiting(uint64_t tid, uint8_t reason, uint8_t mode, bool alertabl
 // alloc + 8 for the return address) are the seed's Child-SP differences.
 // The two dumps come from two machines (nt at fffff800`52.. and
 // fffff804`5e.., NtReadFile+0x8a8 and +0x599): NtReadFile's frame differs.
-kd::X64Prolog prolog(std::vector<uint8_t> pushes, uint32_t alloc) {
-    kd::X64Prolog p;
-    p.pushes = std::move(pushes);
-    p.alloc = alloc;
-    return p;
-}
-
 struct NtCode {
     const kd::X64Function *swapContext, *swapThread, *commitWait, *waitSingle, *serviceTail, *readFile, *copyEnd;
     const kd::X64Function *snapInContext = nullptr, *snapApc = nullptr, *deliverApc = nullptr;
@@ -102,21 +83,21 @@ const std::vector<uint8_t> kAllNonVolatile = {5, 3, 6, 7, 12, 13, 14, 15};
 
 NtCode defineNtCode(kd::NtWorldBuilder& w, uint32_t readFileAlloc, bool snapshot) {
     NtCode c{};
-    c.swapContext = &w.defineNtFunction("KiSwapContext", prolog({}, 0x138));
-    c.swapThread = &w.defineNtFunction("KiSwapThread", prolog({3, 6, 7, 12, 13, 14, 15}, 0x70));
-    c.commitWait = &w.defineNtFunction("KiCommitThreadWait", prolog({3, 5, 6, 7, 14}, 0x70));
-    c.waitSingle = &w.defineNtFunction("KeWaitForSingleObject", prolog({3, 6, 7, 12, 13, 14, 15}, 0xb0));
-    c.serviceTail = &w.defineNtFunction("IopSynchronousServiceTail", prolog({3, 6, 7}, 0x80));
-    c.readFile = &w.defineNtFunction("NtReadFile", prolog(kAllNonVolatile, readFileAlloc));
+    c.swapContext = &w.defineNtFunction("KiSwapContext", kd::framedProlog({}, 0x138));
+    c.swapThread = &w.defineNtFunction("KiSwapThread", kd::framedProlog({3, 6, 7, 12, 13, 14, 15}, 0x70));
+    c.commitWait = &w.defineNtFunction("KiCommitThreadWait", kd::framedProlog({3, 5, 6, 7, 14}, 0x70));
+    c.waitSingle = &w.defineNtFunction("KeWaitForSingleObject", kd::framedProlog({3, 6, 7, 12, 13, 14, 15}, 0xb0));
+    c.serviceTail = &w.defineNtFunction("IopSynchronousServiceTail", kd::framedProlog({3, 6, 7}, 0x80));
+    c.readFile = &w.defineNtFunction("NtReadFile", kd::framedProlog(kAllNonVolatile, readFileAlloc));
     // KiSystemCall64's service-copy tail: the KTRAP_FRAME (its machine frame
     // at the Rip field, +0x168) starts 0x70 above this frame's Child-SP.
-    kd::X64Prolog trap = prolog({}, 0x70 + 0x168);
+    kd::X64Prolog trap = kd::framedProlog({}, 0x70 + 0x168);
     trap.machineFrame = true;
     c.copyEnd = &w.defineNtFunction("KiSystemServiceCopyEnd", trap);
     if (snapshot) {
-        c.snapInContext = &w.defineNtFunction("DbgkpLkmdSnapThreadInContext", prolog(kAllNonVolatile, 0x4f8));
-        c.snapApc = &w.defineNtFunction("DbgkpLkmdSnapThreadApc", prolog({}, 0x28));
-        c.deliverApc = &w.defineNtFunction("KiDeliverApc", prolog(kAllNonVolatile, 0x68));
+        c.snapInContext = &w.defineNtFunction("DbgkpLkmdSnapThreadInContext", kd::framedProlog(kAllNonVolatile, 0x4f8));
+        c.snapApc = &w.defineNtFunction("DbgkpLkmdSnapThreadApc", kd::framedProlog({}, 0x28));
+        c.deliverApc = &w.defineNtFunction("KiDeliverApc", kd::framedProlog(kAllNonVolatile, 0x68));
     }
     return c;
 }
@@ -189,16 +170,16 @@ NotMyFaultWorld buildNotMyFault(const std::string& isf) {
     constexpr uint64_t kMyfault = 0xfffff80067d60000ull;
     kd::X64Image& myfault = w.addDriverImage("myfault.sys", kMyfault, 0x7000, 0x5f4ad8b2, "myfault.pdb",
                                              "9A0F6C4E2B3D4F5A8C7E6D5B4A392817");
-    const auto& ioctl = myfault.addFunction("myfault_ioctl", 0x12a0, 0x100, prolog({3}, 0x20));
-    const auto& dispatch = myfault.addFunction("myfault_dispatch", 0x1600, 0x200, prolog({3, 6, 7}, 0x40));
-    kd::X64Prolog pageFault = prolog({}, 0x158);
+    const auto& ioctl = myfault.addFunction("myfault_ioctl", 0x12a0, 0x100, kd::framedProlog({3}, 0x20));
+    const auto& dispatch = myfault.addFunction("myfault_dispatch", 0x1600, 0x200, kd::framedProlog({3, 6, 7}, 0x40));
+    kd::X64Prolog pageFault = kd::framedProlog({}, 0x158);
     pageFault.machineFrame = pageFault.errorCode = true;
-    const auto& bugcheck = w.defineNtFunction("KeBugCheckEx", prolog({}, 0x108));
-    const auto& bugDispatch = w.defineNtFunction("KiBugCheckDispatch", prolog({}, 0x138));
+    const auto& bugcheck = w.defineNtFunction("KeBugCheckEx", kd::framedProlog({}, 0x108));
+    const auto& bugDispatch = w.defineNtFunction("KiBugCheckDispatch", kd::framedProlog({}, 0x138));
     const auto& kiPageFault = w.defineNtFunction("KiPageFault", pageFault);
-    const auto& callDriver = w.defineNtFunction("IofCallDriver", prolog({3, 6}, 0x28));
-    const auto& xxxControl = w.defineNtFunction("IopXxxControlFile", prolog(kAllNonVolatile, 0x148));
-    const auto& deviceIo = w.defineNtFunction("NtDeviceIoControlFile", prolog({}, 0x68));
+    const auto& callDriver = w.defineNtFunction("IofCallDriver", kd::framedProlog({3, 6}, 0x28));
+    const auto& xxxControl = w.defineNtFunction("IopXxxControlFile", kd::framedProlog(kAllNonVolatile, 0x148));
+    const auto& deviceIo = w.defineNtFunction("NtDeviceIoControlFile", kd::framedProlog({}, 0x68));
     w.setPoolCursor(0xffffdb05c3e1a080ull - 0x30);
     uint64_t nmf = w.addProcess(kd::ProcessSpec{"notmyfault64.exe", 0x2c40, 0x15ec, 1, 0, {}});
     kd::ThreadSpec crashSpec;
@@ -303,32 +284,10 @@ KernelMinidumpWorld buildKernelMinidump(const std::string& isf) {
 
 // ---- tests ---------------------------------------------------------------------
 
-std::string transcript(Engine& e, const std::vector<std::string>& cmds) {
-    std::string body;
-    for (const auto& cmd : cmds) {
-        std::string prompt = e.prompt();
-        Output o = e.execute(cmd);
-        body += prompt + cmd + "\n" + o.text;
-    }
-    return body;
-}
-
-void checkGolden(const std::string& name, const std::string& text) {
-    std::string path = std::string(NTRIAGE_FIXTURES_DIR) + "/../golden/kernel/" + name;
-    const char* update = std::getenv("NTRIAGE_UPDATE_GOLDEN");
-    if (update && std::string(update) == "1") {
-        std::ofstream(path, std::ios::binary) << text;
-        GTEST_SKIP() << "rewrote " << path;
-    }
-    std::string expected = test::readTextFile(path);
-    ASSERT_FALSE(expected.empty()) << "missing golden file " << path << " (run with NTRIAGE_UPDATE_GOLDEN=1)";
-    EXPECT_EQ(text, expected) << "golden file: tests/golden/kernel/" << name;
-}
-
 // The Child-SP and Call Site columns of `k`.
 std::vector<std::pair<std::string, std::string>> kFrames(const std::string& text) {
     std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& l : lines(text)) {
+    for (const auto& l : test::outputLines(text)) {
         if (l.size() < 44 || !std::isxdigit(static_cast<unsigned char>(l[0])) || l[2] != ' ') continue;
         out.emplace_back(l.substr(3, 17), l.substr(43));
     }
@@ -353,7 +312,7 @@ protected:
 TEST_F(Seed001NotMyFault, ProcessListsTheFourThreadsAndTheirWaits) {
     Output o = e_->execute("!process 0 2 ConsoleApp1.exe");
     ASSERT_FALSE(o.error) << o.text;
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     auto has = [&](const std::string& want) { return std::find(l.begin(), l.end(), want) != l.end(); };
     EXPECT_TRUE(has("PROCESS " + p(kProcess))) << o.text;
     EXPECT_TRUE(has("    Image: ConsoleApp1.exe")) << o.text;  // the full name, from the audit path
@@ -371,7 +330,7 @@ TEST_F(Seed001NotMyFault, ThreadThenKWalksTheKernelStackIntoUserMode) {
     EXPECT_EQ(t.text, "Implicit thread is now ffffdb05`bf3c7080\n");
     Output o = e_->execute("k");
     ASSERT_FALSE(o.error) << o.text;
-    EXPECT_EQ(lines(o.text)[0], "  *** Stack trace for last set context - .thread/.cxr resets it");
+    EXPECT_EQ(test::outputLines(o.text)[0], "  *** Stack trace for last set context - .thread/.cxr resets it");
     EXPECT_EQ(o.text.find("WARNING"), std::string::npos) << o.text;
     auto f = kFrames(o.text);
     const std::vector<std::pair<std::string, std::string>> want = {
@@ -415,9 +374,9 @@ TEST_F(Seed001NotMyFault, TheCrashStackCrossesTwoTrapFrames) {
 TEST_F(Seed001NotMyFault, GoldenTranscript) {
     std::string text = "world: Windows 10 x64 NT world (NtWorldBuilder, ISF 19041), seed 001 notmyfault\n"
                        "dump type: 1 (full)\nsymbols: corpus:jpcert-isf\n----\n" +
-                       transcript(*e_, {"!process 0 2 ConsoleApp1.exe", ".thread ffffdb05bf3c7080", "k", "kv",
+                       test::kernelTranscript(*e_, {"!process 0 2 ConsoleApp1.exe", ".thread ffffdb05bf3c7080", "k", "kv",
                                         "!thread", ".thread", "kv"});
-    checkGolden("seed-001-notmyfault.golden", text);
+    test::checkKernelGolden("seed-001-notmyfault.golden", text);
 }
 
 class Seed001KernelMinidump : public ::testing::Test {
@@ -426,8 +385,7 @@ protected:
         isf_ = test::corpusFile(kIsf);
         if (isf_.empty()) GTEST_SKIP() << "corpus file not found: " << kIsf;
         world_ = buildKernelMinidump(isf_);
-        dir_ = std::filesystem::path(::testing::TempDir()) / (std::string("seed001-exepath") + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
-                      std::to_string(::getpid()));
+        dir_ = test::perTestTempDir("seed001-exepath");
         std::filesystem::create_directories(dir_);
         std::ofstream(dir_ / "ntoskrnl.exe", std::ios::binary)
             .write(reinterpret_cast<const char*>(world_.ntoskrnl.data()), static_cast<std::streamsize>(world_.ntoskrnl.size()));
@@ -492,9 +450,9 @@ TEST_F(Seed001KernelMinidump, GoldenTranscript) {
     std::string text = "world: Windows 10 x64 NT world (NtWorldBuilder, ISF 19041), seed 001 procdump -mk\n"
                        "dump type: 4 (triage: the process, its threads, the main thread's stack)\n"
                        "symbols: corpus:jpcert-isf; image path: ntoskrnl.exe written by the builder\n----\n" +
-                       transcript(*e_, {"!process 0 2 ConsoleApp1.exe", ".process 3adc", "!process",
+                       test::kernelTranscript(*e_, {"!process 0 2 ConsoleApp1.exe", ".process 3adc", "!process",
                                         ".thread " + p(kMkMain), "k", "kv"});
-    checkGolden("seed-001-procdump-mk.golden", text);
+    test::checkKernelGolden("seed-001-procdump-mk.golden", text);
 }
 
 }  // namespace

@@ -13,7 +13,6 @@
 // data, as in the real ntdll. The user frames appear once `.thread /p /r`
 // has switched to the thread's process and loaded its DLLs, as in WinDbg.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -24,6 +23,7 @@
 #include "dump/open_dump.h"
 #include "support/kdump_builder/kdump_builder.h"
 #include "support/test_support.h"
+#include "unit/commands/kernel_scenario.h"
 
 namespace nt {
 namespace {
@@ -79,25 +79,6 @@ const std::vector<UserFrame> kUserFrames = {
     {&kKernel32, "BaseThreadInitThunk"},
     {&kNtdll, "RtlUserThreadStart"}};
 
-kd::X64Prolog prolog(std::vector<uint8_t> pushes, uint32_t alloc) {
-    kd::X64Prolog p;
-    p.pushes = std::move(pushes);
-    p.alloc = alloc;
-    return p;
-}
-
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t at = 0;
-    while (at < text.size()) {
-        size_t nl = text.find('\n', at);
-        if (nl == std::string::npos) nl = text.size();
-        out.push_back(text.substr(at, nl - at));
-        at = nl + 1;
-    }
-    return out;
-}
-
 struct AlpcWorld {
     std::unique_ptr<kd::NtWorldBuilder> w;
     std::vector<uint8_t> bytes;
@@ -128,17 +109,17 @@ AlpcWorld buildAlpcWorld(const std::string& isf) {
 
     // nt: the ALPC send-and-wait-for-reply path.
     auto nt = [&](const char* name, kd::X64Prolog p) { return &w.defineNtFunction(name, p); };
-    kd::X64Prolog trap = prolog({}, 0x70 + 0x168);
+    kd::X64Prolog trap = kd::framedProlog({}, 0x70 + 0x168);
     trap.machineFrame = true;
     std::vector<kd::X64FrameSite> frames = {
-        {nt("KiSwapContext", prolog({}, 0x138)), 0x76},
-        {nt("KiSwapThread", prolog({3, 6, 7, 12, 13, 14, 15}, 0x70)), 0x1a8},
-        {nt("KiCommitThreadWait", prolog({3, 5, 6, 7, 14}, 0x70)), 0x14f},
-        {nt("KeWaitForSingleObject", prolog({3, 6, 7, 12, 13, 14, 15}, 0xb0)), 0x233},
-        {nt("AlpcpSignalAndWait", prolog({3, 6, 7}, 0x40)), 0x159},
-        {nt("AlpcpReceiveSynchronousReply", prolog({3, 5, 6, 7, 14}, 0x50)), 0x5c},
-        {nt("AlpcpProcessSynchronousRequest", prolog({3, 5, 6, 7, 12, 13, 14, 15}, 0xb8)), 0x3a0},
-        {nt("NtAlpcSendWaitReceivePort", prolog({3, 5, 6, 7, 12, 13, 14, 15}, 0x88)), 0x1ab},
+        {nt("KiSwapContext", kd::framedProlog({}, 0x138)), 0x76},
+        {nt("KiSwapThread", kd::framedProlog({3, 6, 7, 12, 13, 14, 15}, 0x70)), 0x1a8},
+        {nt("KiCommitThreadWait", kd::framedProlog({3, 5, 6, 7, 14}, 0x70)), 0x14f},
+        {nt("KeWaitForSingleObject", kd::framedProlog({3, 6, 7, 12, 13, 14, 15}, 0xb0)), 0x233},
+        {nt("AlpcpSignalAndWait", kd::framedProlog({3, 6, 7}, 0x40)), 0x159},
+        {nt("AlpcpReceiveSynchronousReply", kd::framedProlog({3, 5, 6, 7, 14}, 0x50)), 0x5c},
+        {nt("AlpcpProcessSynchronousRequest", kd::framedProlog({3, 5, 6, 7, 12, 13, 14, 15}, 0xb8)), 0x3a0},
+        {nt("NtAlpcSendWaitReceivePort", kd::framedProlog({3, 5, 6, 7, 12, 13, 14, 15}, 0x88)), 0x1ab},
         {nt("KiSystemServiceCopyEnd", trap), 0x25}};
     for (auto& f : frames) f.ip += f.fn->start;  // offsets -> addresses
 
@@ -152,7 +133,7 @@ AlpcWorld buildAlpcWorld(const std::string& isf) {
         const UserFrame& u = kUserFrames[i];
         uint32_t& rva = nextRva[u.dll];
         if (rva == 0) rva = 0x10000;
-        kd::X64Prolog p = i == 0 ? kd::X64Prolog{} : prolog({3, 6, 7}, 0x40 + 0x10 * static_cast<uint32_t>(i % 5));
+        kd::X64Prolog p = i == 0 ? kd::X64Prolog{} : kd::framedProlog({3, 6, 7}, 0x40 + 0x10 * static_cast<uint32_t>(i % 5));
         p.leaf = i == 0;  // the system-call stub
         const auto& fn = images[u.dll]->addFunction(u.name, rva, 0x300, p);
         s.funcs[u.dll].emplace_back(rva, 0x300, u.name);
@@ -173,8 +154,7 @@ protected:
         isf_ = test::corpusFile(kIsf);
         if (isf_.empty()) GTEST_SKIP() << "corpus file not found: " << kIsf;
         world_ = buildAlpcWorld(isf_);
-        symDir_ = std::filesystem::path(::testing::TempDir()) / (std::string("seed004-alpc-symbols") + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
-                      std::to_string(::getpid()));
+        symDir_ = test::perTestTempDir("seed004-alpc-symbols");
         for (const auto& [dll, funcs] : world_.funcs) {
             auto dir = symDir_ / dll->pdb / (std::string(dll->guid) + "1");
             std::filesystem::create_directories(dir);
@@ -215,7 +195,7 @@ const std::vector<std::string> kSeedKc = {
 TEST_F(Seed004Alpc, KcWithUserModulesReadsAsTheSeed) {
     Output t = e_->execute(".thread /p /r ffffab06b1b28800");
     ASSERT_FALSE(t.error) << t.text;
-    auto tl = lines(t.text);
+    auto tl = test::outputLines(t.text);
     ASSERT_GE(tl.size(), 4u) << t.text;
     EXPECT_EQ(tl[0], "Implicit thread is now ffffab06`b1b28800");
     EXPECT_EQ(tl[1], "Implicit process is now ffffab06`b1a0c080");
@@ -223,7 +203,7 @@ TEST_F(Seed004Alpc, KcWithUserModulesReadsAsTheSeed) {
     EXPECT_EQ(tl[3], "....");  // ntdll, RPCRT4, combase, KERNEL32
     Output o = e_->execute("kc");
     ASSERT_FALSE(o.error) << o.text;
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_GE(l.size(), 2 + kSeedKc.size()) << o.text;
     EXPECT_EQ(l[0], "  *** Stack trace for last set context - .thread/.cxr resets it");
     EXPECT_EQ(l[1], " # Call Site");
@@ -241,7 +221,7 @@ TEST_F(Seed004Alpc, WithoutTheProcessContextUserFramesAreBareAddresses) {
     // at the first user-mode address, as in WinDbg (seed 001).
     e_->execute(".thread ffffab06b1b28800");
     Output o = e_->execute("kc");
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_GE(l.size(), 12u) << o.text;
     EXPECT_EQ(l[10], "08 nt!KiSystemServiceCopyEnd");
     EXPECT_EQ(l[11], "09 0x00007ffd`2a7f0014") << o.text;
@@ -257,25 +237,12 @@ TEST_F(Seed004Alpc, ReloadUserOnTheImplicitProcess) {
 }
 
 TEST_F(Seed004Alpc, GoldenTranscript) {
-    std::string body;
-    for (std::string cmd : {".thread ffffab06b1b28800", "kc", ".thread /p /r ffffab06b1b28800", "kc", "k",
-                            "!thread ffffab06b1b28800"}) {
-        std::string prompt = e_->prompt();
-        Output o = e_->execute(cmd);
-        body += prompt + cmd + "\n" + o.text;
-    }
+    std::string body = test::kernelTranscript(*e_, std::vector<std::string>{".thread ffffab06b1b28800", "kc", ".thread /p /r ffffab06b1b28800", "kc", "k",
+                            "!thread ffffab06b1b28800"});
     std::string text = "world: Windows 10 x64 NT world (NtWorldBuilder, ISF 19041), seed 004 ALPC client in svchost\n"
                        "dump type: 1 (full)\nsymbols: corpus:jpcert-isf; ntdll/RPCRT4/combase/KERNEL32 .sym (Breakpad) "
                        "written by the test\n----\n" + body;
-    std::string path = std::string(NTRIAGE_FIXTURES_DIR) + "/../golden/kernel/seed-004-alpc-kc.golden";
-    const char* update = std::getenv("NTRIAGE_UPDATE_GOLDEN");
-    if (update && std::string(update) == "1") {
-        std::ofstream(path, std::ios::binary) << text;
-        GTEST_SKIP() << "rewrote " << path;
-    }
-    std::string expected = test::readTextFile(path);
-    ASSERT_FALSE(expected.empty()) << "missing golden file " << path << " (run with NTRIAGE_UPDATE_GOLDEN=1)";
-    EXPECT_EQ(text, expected) << "golden file: tests/golden/kernel/seed-004-alpc-kc.golden";
+    test::checkKernelGolden("seed-004-alpc-kc.golden", text);
 }
 
 }  // namespace

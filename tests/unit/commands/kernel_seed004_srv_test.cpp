@@ -15,7 +15,6 @@
 // SrvProcessSmb (its return address cannot be reproduced by one function);
 // nt sits at the ISF's RVAs.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -28,6 +27,7 @@
 #include "dump/open_dump.h"
 #include "support/kdump_builder/kdump_builder.h"
 #include "support/test_support.h"
+#include "unit/commands/kernel_scenario.h"
 
 namespace nt {
 namespace {
@@ -54,25 +54,6 @@ constexpr SrvFunction kTransSecondary{0xe20e0, 0x600, "SrvSmbNtTransactionSecond
 constexpr SrvFunction kProcessSmb{0x2c758, 0x300, "SrvProcessSmb"};
 constexpr SrvFunction kRestartReceive{0x40000, 0x200, "SrvRestartReceive"};
 constexpr SrvFunction kWorkerThread{0x8cfae, 0x300, "WorkerThread"};
-
-kd::X64Prolog prolog(std::vector<uint8_t> pushes, uint32_t alloc) {
-    kd::X64Prolog p;
-    p.pushes = std::move(pushes);
-    p.alloc = alloc;
-    return p;
-}
-
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t at = 0;
-    while (at < text.size()) {
-        size_t nl = text.find('\n', at);
-        if (nl == std::string::npos) nl = text.size();
-        out.push_back(text.substr(at, nl - at));
-        at = nl + 1;
-    }
-    return out;
-}
 
 struct SrvWorld {
     std::unique_ptr<kd::NtWorldBuilder> w;
@@ -115,14 +96,14 @@ SrvWorld buildSrvWorld(const std::string& isf) {
     const std::vector<uint8_t> mov = {0x48, 0x89, 0x01};  // mov qword ptr [rcx],rax
     w.kernel().write(kFaultIp, mov);
     const auto& trans = srv.addFunction(kTransSecondary.name, kTransSecondary.rva, kTransSecondary.size,
-                                        prolog({3, 5, 6, 7, 12}, 0x90));
-    const auto& processSmb = srv.addFunction(kProcessSmb.name, kProcessSmb.rva, kProcessSmb.size, prolog({3, 6, 7}, 0x40));
-    const auto& restart = srv.addFunction(kRestartReceive.name, kRestartReceive.rva, kRestartReceive.size, prolog({3, 6}, 0x58));
-    const auto& worker = srv.addFunction(kWorkerThread.name, kWorkerThread.rva, kWorkerThread.size, prolog({3, 5, 6, 7}, 0x38));
-    const auto& startup = w.defineNtFunction("PspSystemThreadStartup", prolog({3, 6, 7}, 0x40));
-    const auto& start = w.defineNtFunction("KiStartSystemThread", prolog({}, 0x28));
-    const auto& bugcheck = w.defineNtFunction("KeBugCheckEx", prolog({}, 0x108));
-    const auto& unhandled = w.defineNtFunction("PspUnhandledExceptionInSystemThread", prolog({3}, 0x20));
+                                        kd::framedProlog({3, 5, 6, 7, 12}, 0x90));
+    const auto& processSmb = srv.addFunction(kProcessSmb.name, kProcessSmb.rva, kProcessSmb.size, kd::framedProlog({3, 6, 7}, 0x40));
+    const auto& restart = srv.addFunction(kRestartReceive.name, kRestartReceive.rva, kRestartReceive.size, kd::framedProlog({3, 6}, 0x58));
+    const auto& worker = srv.addFunction(kWorkerThread.name, kWorkerThread.rva, kWorkerThread.size, kd::framedProlog({3, 5, 6, 7}, 0x38));
+    const auto& startup = w.defineNtFunction("PspSystemThreadStartup", kd::framedProlog({3, 6, 7}, 0x40));
+    const auto& start = w.defineNtFunction("KiStartSystemThread", kd::framedProlog({}, 0x28));
+    const auto& bugcheck = w.defineNtFunction("KeBugCheckEx", kd::framedProlog({}, 0x108));
+    const auto& unhandled = w.defineNtFunction("PspUnhandledExceptionInSystemThread", kd::framedProlog({3}, 0x20));
 
     // A srv worker thread of System, running on processor 3.
     kd::ThreadSpec spec;
@@ -174,8 +155,7 @@ protected:
         if (isf_.empty()) GTEST_SKIP() << "corpus file not found: " << kWin7Isf;
         world_ = buildSrvWorld(isf_);
         // srv's Breakpad symbols in the symbol-store layout.
-        symDir_ = std::filesystem::path(::testing::TempDir()) / (std::string("seed004-srv-symbols") + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
-                      std::to_string(::getpid()));
+        symDir_ = test::perTestTempDir("seed004-srv-symbols");
         auto dir = symDir_ / "srv.pdb" / (std::string(kSrvGuid) + "1");
         std::filesystem::create_directories(dir);
         std::ofstream sym(dir / "srv.sym");
@@ -207,7 +187,7 @@ TEST_F(Seed004Srv, ExceptionRecordAsTheSeedShowsIt) {
                                            "   Parameter[0]: 0000000000000001",
                                            "   Parameter[1]: 0000000100089458",
                                            "Attempt to write to address 0000000100089458"};
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     l.erase(std::remove(l.begin(), l.end(), std::string()), l.end());
     EXPECT_EQ(l, want) << o.text;
 }
@@ -215,7 +195,7 @@ TEST_F(Seed004Srv, ExceptionRecordAsTheSeedShowsIt) {
 TEST_F(Seed004Srv, ContextRecordAndTheStackBehindIt) {
     Output c = e_->execute(".cxr 0xfffffadf27925360");
     ASSERT_FALSE(c.error) << c.text;
-    auto l = lines(c.text);
+    auto l = test::outputLines(c.text);
     ASSERT_GE(l.size(), 10u) << c.text;
     EXPECT_EQ(l[0], "rax=00000000000893f0 rbx=fffffadf36263958 rcx=0000000100089458");
     EXPECT_EQ(l[2], "rip=fffffadf26a2ce30 rsp=fffffadf27925b78 rbp=0000000000000000");
@@ -228,7 +208,7 @@ TEST_F(Seed004Srv, ContextRecordAndTheStackBehindIt) {
 
     Output k = e_->execute("k");
     ASSERT_FALSE(k.error) << k.text;
-    auto kl = lines(k.text);
+    auto kl = test::outputLines(k.text);
     EXPECT_EQ(kl[0], "  *** Stack trace for last set context - .thread/.cxr resets it");
     // The seed's frames; RetAddr differs only where srv's chunked
     // SrvRestartReceive and nt's build do.
@@ -250,7 +230,7 @@ TEST_F(Seed004Srv, ContextRecordAndTheStackBehindIt) {
 TEST_F(Seed004Srv, TheCrashingProcessIsSystem) {
     Output o = e_->execute("!process -1 0");
     ASSERT_FALSE(o.error) << o.text;
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_GE(l.size(), 4u) << o.text;
     EXPECT_EQ(l[0], "PROCESS " + addrPlain(world_.system, true));
     EXPECT_EQ(l[1], "    SessionId: none  Cid: 0004    Peb: 00000000  ParentCid: 0000");
@@ -258,25 +238,12 @@ TEST_F(Seed004Srv, TheCrashingProcessIsSystem) {
 }
 
 TEST_F(Seed004Srv, GoldenTranscript) {
-    std::string body;
-    for (std::string cmd : {".bugcheck", ".exr 0xfffffadf27925950", ".cxr 0xfffffadf27925360", "k", "kv",
-                            "!process -1 0", ".cxr", "k"}) {
-        std::string prompt = e_->prompt();
-        Output o = e_->execute(cmd);
-        body += prompt + cmd + "\n" + o.text;
-    }
+    std::string body = test::kernelTranscript(*e_, std::vector<std::string>{".bugcheck", ".exr 0xfffffadf27925950", ".cxr 0xfffffadf27925360", "k", "kv",
+                            "!process -1 0", ".cxr", "k"});
     std::string text = "world: Win7 SP1 x64 NT world standing in for Server 2003 x64 (NtWorldBuilder), seed 004 0x7E in srv\n"
                        "dump type: 1 (full)\nsymbols: corpus:jpcert-isf; srv.sym (Breakpad) written by the test\n----\n" +
                        body;
-    std::string path = std::string(NTRIAGE_FIXTURES_DIR) + "/../golden/kernel/seed-004-srv-0x7e.golden";
-    const char* update = std::getenv("NTRIAGE_UPDATE_GOLDEN");
-    if (update && std::string(update) == "1") {
-        std::ofstream(path, std::ios::binary) << text;
-        GTEST_SKIP() << "rewrote " << path;
-    }
-    std::string expected = test::readTextFile(path);
-    ASSERT_FALSE(expected.empty()) << "missing golden file " << path << " (run with NTRIAGE_UPDATE_GOLDEN=1)";
-    EXPECT_EQ(text, expected) << "golden file: tests/golden/kernel/seed-004-srv-0x7e.golden";
+    test::checkKernelGolden("seed-004-srv-0x7e.golden", text);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "dump/open_dump.h"
 #include "support/kdump_builder/kdump_builder.h"
 #include "support/test_support.h"
+#include "unit/commands/kernel_scenario.h"
 
 namespace nt {
 namespace {
@@ -46,18 +47,6 @@ constexpr uint64_t kPageFileSize = 1048576 / 4, kPageFileFree = 807844 / 4, kPag
 constexpr const char* kPageFileName = "\\??\\C:\\pagefile.sys";
 
 constexpr unsigned kResources = 280;
-
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t at = 0;
-    while (at < text.size()) {
-        size_t nl = text.find('\n', at);
-        if (nl == std::string::npos) nl = text.size();
-        out.push_back(text.substr(at, nl - at));
-        at = nl + 1;
-    }
-    return out;
-}
 
 std::string p(uint64_t a) { return addrPlain(a, true); }
 
@@ -160,7 +149,7 @@ TEST_F(Seed004, CpuinfoRowsReadTheKprcb) {
     Engine& e = open();
     Output o = e.execute("!cpuinfo");
     ASSERT_FALSE(o.error) << o.text;
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_EQ(l.size(), 1u + kProcessors) << o.text;
     EXPECT_EQ(l[0], "CP  F/M/S Manufacturer  MHz PRCB Signature    MSR 8B Signature Features");
     EXPECT_EQ(l[1], " 0  6,79,1 GenuineIntel 2295 0b00002a00000000                   311b3fff");
@@ -191,7 +180,7 @@ TEST_F(Seed004, CpuinfoNeverPrintsGarbage) {
     e_ = std::make_unique<Engine>(openDumpBytes(Bytes(world_.bytes.data(), world_.bytes.size()), "seed004.dmp"));
     e_->symbols().setSymbolPath(test::corpusFile("jpcert-isf"));
     Output o = e_->execute("!cpuinfo");
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_EQ(l.size(), 1u + kProcessors) << o.text;
     EXPECT_EQ(l[2], " 1  6,79,1 Ge?[2J 2295 0b00002a00000000                   311b3fff");
     EXPECT_EQ(l[4], " 3  ?,?,? ?    ? ?" + std::string(15 + 1 + 18, ' ') + "?") << o.text;
@@ -202,7 +191,7 @@ TEST_F(Seed004, VmReadsTheSystemPartition) {
     Engine& e = open();
     Output o = e.execute("!vm");
     ASSERT_FALSE(o.error) << o.text;
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_GE(l.size(), 12u) << o.text;
     EXPECT_EQ(l[0], "Page File: \\??\\C:\\pagefile.sys");
     EXPECT_EQ(l[1], "  Current:   1048576 Kb  Free Space:    807844 Kb");
@@ -245,7 +234,7 @@ TEST_F(Seed004, RunningWhenAllProcessorsAreIdle) {
               "  Idle Processors:  (000000000000000f)\n"
               "All processors idle.\n");
     o = e.execute("!running -i");
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_EQ(l.size(), 5u + kProcessors) << o.text;
     EXPECT_EQ(l[4], "       Prcbs             Current         (pri) Next            (pri) Idle");
     const kd::NtWorldBuilder& w = *world_.w;
@@ -262,7 +251,7 @@ TEST_F(Seed004, RunningShowsPrioritiesAndQueuedLocks) {
     uint64_t next = w.getField(w.kprcb(2), "_KPRCB", "NextThread");
     Output o = e.execute("!running");
     ASSERT_FALSE(o.error) << o.text;
-    auto l = lines(o.text);
+    auto l = test::outputLines(o.text);
     ASSERT_EQ(l.size(), 5u) << o.text;
     EXPECT_EQ(l[1], "  Idle Processors:  (000000000000000b)");
     EXPECT_EQ(l[2], "");
@@ -272,7 +261,7 @@ TEST_F(Seed004, RunningShowsPrioritiesAndQueuedLocks) {
 
     // -t adds each shown processor's stack; flags may be grouped.
     o = e.execute("!running -it");
-    EXPECT_GT(lines(o.text).size(), 5u + kProcessors) << o.text;
+    EXPECT_GT(test::outputLines(o.text).size(), 5u + kProcessors) << o.text;
     EXPECT_NE(o.text.find("Child-SP"), std::string::npos) << o.text;
     EXPECT_EQ(o.json["processors"].size(), kProcessors);
     o = e.execute("!running -x");
@@ -283,23 +272,10 @@ TEST_F(Seed004, RunningShowsPrioritiesAndQueuedLocks) {
 TEST_F(Seed004, GoldenTranscript) {
     Engine& e = open();
     const std::vector<std::string> cmds = {"!vm", "!locks", "!cpuinfo", "!running", "!running -i"};
-    std::string body;
-    for (const auto& cmd : cmds) {
-        std::string prompt = e.prompt();
-        Output o = e.execute(cmd);
-        body += prompt + cmd + "\n" + o.text;
-    }
+    std::string body = test::kernelTranscript(e, cmds);
     std::string text = "world: Windows 10 x64 NT world (NtWorldBuilder, ISF 5278AFF8...-1), seed 004, 4 idle processors\n"
                        "dump type: 1 (full)\nsymbols: corpus:jpcert-isf\n----\n" + body;
-    std::string path = std::string(NTRIAGE_FIXTURES_DIR) + "/../golden/kernel/seed-004-hang.golden";
-    const char* update = std::getenv("NTRIAGE_UPDATE_GOLDEN");
-    if (update && std::string(update) == "1") {
-        std::ofstream(path, std::ios::binary) << text;
-        GTEST_SKIP() << "rewrote " << path;
-    }
-    std::string expected = test::readTextFile(path);
-    ASSERT_FALSE(expected.empty()) << "missing golden file " << path << " (run with NTRIAGE_UPDATE_GOLDEN=1)";
-    EXPECT_EQ(text, expected) << "golden file: tests/golden/kernel/seed-004-hang.golden";
+    test::checkKernelGolden("seed-004-hang.golden", text);
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
-// lm family: lm, lmv, lm m <pattern>, lmvm <pattern>, lmo (loaded only; all are loaded in a dump).
+// lm family: lm, lmv, lm m <pattern>, lmvm <pattern>, lm a <address>, lmo (loaded only; all are loaded in a dump).
 #include <cctype>
 #include <ctime>
+#include <optional>
+#include <vector>
 
 #include "base/error.h"
 #include "base/format.h"
 #include "commands/engine.h"
+#include "commands/expression.h"
 
 namespace nt {
 
@@ -35,37 +38,60 @@ std::string version4(uint32_t ms, uint32_t ls) {
            std::to_string(ls & 0xffff);
 }
 
-void cmdLm(Engine& e, std::string_view args, Output& out) {
+struct LmOptions {
     bool verbose = false;
-    std::string pattern;
-    std::string a(args);
-    size_t i = 0;
-    // Flags: v (verbose), m <pattern>, o (loaded), l (with symbols), f (paths); combinable: lmvm, lmf.
-    while (i < a.size() && a[i] != ' ') {
-        char c = a[i];
-        if (c == 'v') verbose = true;
-        else if (c == 'm') {
-            pattern = a.substr(i + 1);
-            while (!pattern.empty() && pattern.front() == ' ') pattern.erase(0, 1);
-            i = a.size();
-            break;
-        } else if (c == 'o' || c == 'l' || c == 'f' || c == 'n' || c == 't' || c == 'a') {
-            // accepted; the dump holds loaded modules only
+    std::string pattern;              // m <pattern>
+    std::optional<uint64_t> address;  // a <address>: the module holding it
+};
+
+// lm's options as WinDbg reads them: letters that may be run together ("lmvm"), where
+// m takes a module pattern and a takes an address expression, each either glued to the
+// letter or in the next word. o, l, f, n, t, e, k, u, s, 1 are accepted and change nothing:
+// a dump holds loaded modules only.
+LmOptions parseLmOptions(Engine& e, std::string_view args) {
+    LmOptions o;
+    std::vector<std::string> words;
+    std::string cur;
+    for (char c : args) {
+        if (c == ' ' || c == '\t') {
+            if (!cur.empty()) words.push_back(std::move(cur)), cur.clear();
         } else {
-            throw UsageError("Syntax error in 'lm" + a + "'");
-        }
-        ++i;
-    }
-    if (i < a.size()) {
-        std::string rest = a.substr(i);
-        while (!rest.empty() && rest.front() == ' ') rest.erase(0, 1);
-        if (rest.rfind("m ", 0) == 0 || rest == "m") {
-            pattern = rest.size() > 2 ? rest.substr(2) : "";
-        } else if (!rest.empty()) {
-            throw UsageError("Syntax error in 'lm" + a + "'");
+            cur += c;
         }
     }
-    while (!pattern.empty() && pattern.back() == ' ') pattern.pop_back();
+    if (!cur.empty()) words.push_back(std::move(cur));
+    auto syntaxError = [&] { return UsageError("Syntax error in 'lm" + std::string(args) + "'"); };
+    for (size_t w = 0; w < words.size(); ++w) {
+        const std::string& word = words[w];
+        for (size_t i = 0; i < word.size(); ++i) {
+            char c = word[i];
+            if (c == 'v') {
+                o.verbose = true;
+            } else if (c == 'm' || c == 'a') {
+                std::string value = word.substr(i + 1);
+                if (value.empty()) {
+                    if (w + 1 >= words.size()) throw syntaxError();
+                    value = words[++w];
+                }
+                if (c == 'm') {
+                    o.pattern = value;
+                } else {
+                    auto env = makeEngineExprEnv(e);
+                    o.address = evaluate(value, *env);
+                }
+                break;
+            } else if (std::string_view("olfntekus1").find(c) == std::string_view::npos) {
+                throw syntaxError();
+            }
+        }
+    }
+    return o;
+}
+
+void cmdLm(Engine& e, std::string_view args, Output& out) {
+    LmOptions opt = parseLmOptions(e, args);
+    bool verbose = opt.verbose;
+    const std::string& pattern = opt.pattern;
 
     // Module addresses are the process's: a WoW64 process keeps 64-bit modules
     // above 4 GiB even in the x86 view, so the width follows the dump.
@@ -74,6 +100,7 @@ void cmdLm(Engine& e, std::string_view args, Output& out) {
     nlohmann::json mods = nlohmann::json::array();
     for (const Module& m : e.target().modules) {
         if (!pattern.empty() && !wildcardMatch(pattern, m.name)) continue;
+        if (opt.address && !(*opt.address >= m.base && *opt.address < m.end())) continue;
         SymbolState st = e.symbols().state(m);
         std::string stateText(symbolStateText(st));
         std::string line = addrTick(m.base, w) + " " + addrTick(m.end(), w) + "   " + padRight(m.name, 10) + " " +
@@ -104,7 +131,7 @@ void cmdLm(Engine& e, std::string_view args, Output& out) {
         mods.push_back(j);
     }
     nlohmann::json unl = nlohmann::json::array();
-    if (pattern.empty() && !e.target().unloadedModules.empty()) {
+    if (pattern.empty() && !opt.address && !e.target().unloadedModules.empty()) {
         out.line("");
         out.line("Unloaded modules:");
         for (const auto& u : e.target().unloadedModules) {
@@ -118,7 +145,7 @@ void cmdLm(Engine& e, std::string_view args, Output& out) {
 }  // namespace
 
 void registerModuleCommands(Engine& e) {
-    e.registerCommand({"lm", "list modules: lm, lmv, lm m <pattern>, lmvm <pattern>", cmdLm});
+    e.registerCommand({"lm", "list modules: lm, lmv, lm m <pattern>, lmvm <pattern>, lm a <address>", cmdLm});
 }
 
 }  // namespace nt

@@ -173,6 +173,12 @@ TEST(Engine, LmListsModulesWithWinDbgColumns) {
     EXPECT_EQ(none.json["modules"].size(), 0u);
     Output some = e.execute("lm m sig*");
     EXPECT_EQ(some.json["modules"].size(), 1u);
+    // "a <address>" keeps the module holding the address; glued and spaced forms alike.
+    Output byAddress = e.execute("lm a 7ff7`a1310010");
+    ASSERT_EQ(byAddress.json["modules"].size(), 1u) << byAddress.text;
+    EXPECT_EQ(byAddress.json["modules"][0]["name"], "sigsegv");
+    EXPECT_EQ(e.execute("lmva7ff7`a1317000").json["modules"].size(), 0u);  // end is exclusive
+    EXPECT_TRUE(e.execute("lm a").error);
 }
 
 }  // namespace

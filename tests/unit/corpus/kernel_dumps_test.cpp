@@ -62,6 +62,11 @@ TEST(KernelDumps, TriageX64HeaderDriversAndBugcheck) {
     EXPECT_NE(b.text.find("Bugcheck code 1000007E"), std::string::npos) << b.text;
     Output lm = e.execute("lm m amdppm");
     EXPECT_NE(lm.text.find("fffff804`8b580000 fffff804`8b5bb000   amdppm"), std::string::npos) << lm.text;
+    // The check the third-party test made with cdb: "lm a <faulting address>" names amdppm alone.
+    Output byAddress = e.execute("lm a fffff8048b58334c");
+    ASSERT_EQ(byAddress.json["modules"].size(), 1u) << byAddress.text;
+    EXPECT_EQ(byAddress.json["modules"][0]["name"], "amdppm");
+    EXPECT_EQ(byAddress.json["unloaded_modules"].size(), 0u);
 }
 
 TEST(KernelDumps, TriageX64StackExceptionAndContextRecords) {

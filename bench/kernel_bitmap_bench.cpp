@@ -17,6 +17,10 @@
 // emptied before each run, so the child decodes the .json.xz and writes
 // the entry. A third family times `vertarget` with no symbol path on the
 // same dumps: the dump reader alone, without the (size-independent) ISF load.
+// A fourth runs the issue's command as written, `ntriage DUMP -c "!process 0
+// 0"` with no symbol path: the layouts then come from the built-in table of
+// the dumps' build (19041, generated from the same ISF), and the bench checks
+// that its output equals the ISF run's.
 //
 // The dumps are read from $NTRIAGE_KERNEL_BENCH_DUMPS, default
 // <build>/kernel-dumps (scripts/bench.sh writes them there once); a missing
@@ -249,8 +253,11 @@ int main(int argc, char** argv) {
     // The same dumps opened with no symbols and only `vertarget`: the dump
     // reader's own cost (header, bitmap rank index), without the ISF load
     // that dominates the process list and does not depend on the dump.
-    std::vector<std::unique_ptr<Case>> openOnly, cold;
+    std::vector<std::unique_ptr<Case>> openOnly, cold, noSymbols;
     for (auto& c : cases) {
+        auto n = std::make_unique<Case>(*c);
+        n->argv = {NTRIAGE_BINARY, c->dump.string(), "--offline", "-c", command};
+        noSymbols.push_back(std::move(n));
         auto o = std::make_unique<Case>(*c);
         o->argv = {NTRIAGE_BINARY, c->dump.string(), "--offline", "-c", "vertarget"};
         openOnly.push_back(std::move(o));
@@ -271,6 +278,20 @@ int main(int argc, char** argv) {
                                      openOnly[i].get())
             ->Unit(benchmark::kMillisecond)
             ->UseManualTime();
+        benchmark::RegisterBenchmark(("ntriage-process-list-no-symbols/" + size).c_str(), BM_NtriageProcessList,
+                                     noSymbols[i].get())
+            ->Unit(benchmark::kMillisecond)
+            ->UseManualTime();
+    }
+    // The built-in table must give the ISF's answer, or the no-symbols family times something else.
+    for (size_t i = 0; i < cases.size(); ++i) {
+        runChild(cases[i]->argv, out);
+        const std::string withIsf = slurp(out);
+        runChild(noSymbols[i]->argv, out);
+        const std::string without = slurp(out);
+        std::printf("no symbol path, %s: output %s the ISF run's (%zu PROCESS lines)\n",
+                    cases[i]->dump.filename().c_str(), without == withIsf ? "equals" : "DIFFERS FROM",
+                    countLinesStarting(without, "PROCESS "));
     }
     RecordingReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
@@ -281,18 +302,22 @@ int main(int argc, char** argv) {
     // GiB time as "ours" and the 1 GiB time as the "peer" (ratio 1.00 = no
     // growth; below 1 = slower on the bigger dump).
     const auto& res = reporter.results();
-    for (const char* family : {"ntriage-process-list", "ntriage-process-list-cold-isf-cache"}) {
+    for (const char* family :
+         {"ntriage-process-list", "ntriage-process-list-cold-isf-cache", "ntriage-process-list-no-symbols"}) {
         const bool isCold = std::string(family).find("cold") != std::string::npos;
+        const bool noSyms = std::string(family).find("no-symbols") != std::string::npos;
         for (const auto& c : cases) {
             auto it = res.find(std::string(family) + "/" + std::to_string(c->gib) + "GiB");
             if (it == res.end() || it->second.wall <= 0 || it->second.cpu <= 0) continue;
             const auto& r = it->second;
             std::printf("summary\t`%s` %llu GiB bitmap%s (peak %.1f MiB) vs aim 50 ms\t%.3f\t50.000\t%.2f\t%.3f\t50.000\t%.2f\n",
-                        command.c_str(), static_cast<unsigned long long>(c->gib), isCold ? ", cold ISF cache" : "",
+                        command.c_str(), static_cast<unsigned long long>(c->gib),
+                        isCold ? ", cold ISF cache" : noSyms ? ", no symbol path" : "",
                         r.peakMiB, r.wall * 1e3, 0.05 / r.wall, r.cpu * 1e3, 0.05 / r.cpu);
         }
     }
-    for (const char* family : {"ntriage-process-list", "ntriage-process-list-cold-isf-cache", "ntriage-open-vertarget"}) {
+    for (const char* family : {"ntriage-process-list", "ntriage-process-list-cold-isf-cache",
+                               "ntriage-process-list-no-symbols", "ntriage-open-vertarget"}) {
         auto one = res.find(std::string(family) + "/1GiB"), sixteen = res.find(std::string(family) + "/16GiB");
         if (one == res.end() || sixteen == res.end() || one->second.wall <= 0 || sixteen->second.wall <= 0 ||
             one->second.cpu <= 0 || sixteen->second.cpu <= 0)

@@ -32,6 +32,7 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,8 @@ struct FieldRow {
     uint32_t offset;
     const char* name;
     const char* type;  // "Uint4B", "Ptr32 _KTHREAD", "[2] _LIST_ENTRY", "_KAPC_STATE"
+    uint8_t bitPosition = 0;
+    uint8_t bitLength = 0;  // 0: not a bitfield; else `type` is the storage unit
 };
 
 struct StructRow {
@@ -55,6 +58,12 @@ struct StructRow {
 struct EnumRow {
     const char* name;
     std::vector<std::pair<const char*, int64_t>> values;
+};
+
+struct BuiltinTable {
+    unsigned pointerSize;
+    std::vector<StructRow> structs;
+    std::vector<EnumRow> enums;
 };
 
 // clang-format off
@@ -310,12 +319,21 @@ const std::vector<EnumRow>& xpSp3Enums() {
     };
     return rows;
 }
+const BuiltinTable& xpSp3Table() {
+    static const BuiltinTable table = {4, xpSp3Structs(), xpSp3Enums()};
+    return table;
+}
+
+// The x64 tables, generated from the ISF files (one per build).
+#include "nt/builtin_types_x64.inc"
 // clang-format on
 
 // The provider: every type built once, at construction, from the rows.
 class TableTypes final : public types::TypeProvider {
 public:
-    TableTypes(const std::vector<StructRow>& structs, const std::vector<EnumRow>& enums) {
+    explicit TableTypes(const BuiltinTable& table) : pointerSize_(table.pointerSize) {
+        const auto& structs = table.structs;
+        const auto& enums = table.enums;
         // Named types first so that fields can refer to any of them.
         for (const auto& s : structs) {
             types::Type t;
@@ -335,7 +353,8 @@ public:
         }
         for (const auto& s : structs) {
             std::vector<types::Field> fields;
-            for (const auto& f : s.fields) fields.push_back({f.name, f.offset, parse(f.type), 0, 0});
+            for (const auto& f : s.fields)
+                fields.push_back({f.name, f.offset, parse(f.type), f.bitPosition, f.bitLength});
             types_[byName_.at(s.name)].fields = std::move(fields);
         }
     }
@@ -351,7 +370,7 @@ public:
         for (const auto& [name, id] : byName_)
             if (!types_[id].incomplete && !fn(name)) return;
     }
-    unsigned pointerSize() const override { return 4; }
+    unsigned pointerSize() const override { return pointerSize_; }
 
 private:
     types::TypeId add(types::Type t) {
@@ -368,15 +387,15 @@ private:
         return bases_[key] = add(std::move(t));
     }
 
-    // "Ptr32 X", "[N] X", a base name, or a struct/union/enum name (an
-    // undefined name becomes an incomplete struct: dt prints it by name).
+    // "Ptr32 X" / "Ptr64 X", "[N] X", a base name, or a struct/union/enum name
+    // (an undefined name becomes an incomplete struct: dt prints it by name).
     types::TypeId parse(std::string_view text) {
-        if (text.rfind("Ptr32 ", 0) == 0) {
+        if (text.rfind("Ptr32 ", 0) == 0 || text.rfind("Ptr64 ", 0) == 0) {
             std::string key(text);
             if (auto it = derived_.find(key); it != derived_.end()) return it->second;
             types::Type t;
             t.kind = types::TypeKind::Pointer;
-            t.size = 4;
+            t.size = text[3] == '6' ? 8 : 4;
             t.target = parse(text.substr(6));
             return derived_[key] = add(std::move(t));
         }
@@ -397,7 +416,8 @@ private:
             {"Uint2B", {types::BaseKind::UInt, 2}}, {"Int2B", {types::BaseKind::Int, 2}},
             {"Uint4B", {types::BaseKind::UInt, 4}}, {"Int4B", {types::BaseKind::Int, 4}},
             {"Uint8B", {types::BaseKind::UInt, 8}}, {"Int8B", {types::BaseKind::Int, 8}},
-            {"Wchar", {types::BaseKind::WChar, 2}}, {"Float8", {types::BaseKind::Float, 8}}};
+            {"Wchar", {types::BaseKind::WChar, 2}}, {"Float8", {types::BaseKind::Float, 8}},
+            {"Float4", {types::BaseKind::Float, 4}}};
         if (text == "Void") {
             if (!voidId_) {
                 types::Type t;
@@ -419,15 +439,44 @@ private:
     std::deque<types::Type> types_;  // stable addresses
     std::map<std::string, types::TypeId> byName_, bases_, derived_;
     std::optional<types::TypeId> voidId_;
+    unsigned pointerSize_;
 };
+
+// Builds that share one kernel structure layout with a build in the tables:
+// 18363 is 18362 with an enablement package, 19042-19045 are 19041's.
+uint32_t layoutBuild(uint32_t build) {
+    if (build == 18363) return 18362;
+    if (build >= 19042 && build <= 19045) return 19041;
+    return build;
+}
 
 }  // namespace
 
 std::shared_ptr<const types::TypeProvider> builtinTypesFor(Machine machine, uint32_t buildNumber) {
-    if (machine != Machine::X86 || buildNumber != 2600) return nullptr;
-    static const std::shared_ptr<const types::TypeProvider> xp =
-        std::make_shared<TableTypes>(xpSp3Structs(), xpSp3Enums());
-    return xp;
+    static std::mutex mutex;
+    static std::map<std::pair<Machine, uint32_t>, std::shared_ptr<const types::TypeProvider>> built;
+    const BuiltinTable* table = nullptr;
+    uint32_t build = buildNumber;
+    if (machine == Machine::X86 && buildNumber == 2600) {
+        table = &xpSp3Table();
+    } else if (machine == Machine::Amd64) {
+        build = layoutBuild(buildNumber);
+        for (const auto& [b, get] : x64Tables())
+            if (b == build) table = &get();
+    }
+    if (!table) return nullptr;
+    std::lock_guard lock(mutex);
+    auto& slot = built[{machine, build}];
+    if (!slot) slot = std::make_shared<TableTypes>(*table);
+    return slot;
+}
+
+std::vector<uint32_t> builtinLayoutBuilds(Machine machine) {
+    std::vector<uint32_t> builds;
+    if (machine == Machine::X86) builds.push_back(2600);
+    if (machine == Machine::Amd64)
+        for (const auto& entry : x64Tables()) builds.push_back(entry.first);
+    return builds;
 }
 
 }  // namespace nt

@@ -4,13 +4,18 @@
 // object model and the synthetic-dump builder use it exactly like a PDB's or
 // an ISF's types).
 //
-// Only Windows XP SP3 x86 (5.1.2600) is provided; its structures are the same
-// with and without PAE (only the PTEs differ). Offsets and the sources they
-// were checked against are listed next to the table in builtin_types.cpp.
+// Provided: Windows XP SP3 x86 (5.1.2600; the same with and without PAE, only
+// the PTEs differ), written by hand with its sources listed next to the table
+// in builtin_types.cpp; and x64 builds 7601, 9600, 14393, 17763, 18362,
+// 19041, 20348 and 22000, generated from the corpus's ISF tables by
+// scripts/gen_builtin_layouts.py (builtin_types_x64.inc) for the fields in
+// builtin_fields.txt. Each is a subset: enough for the commands, not for a
+// full `dt` of every structure.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "arch/machine.h"
 #include "types/type_model.h"
@@ -24,6 +29,11 @@ namespace nt {
 //    fault) agrees with XP on KTHREAD.ApcState.Process (+0x44) and on the
 //    KTSS/KPCR, but not on ETHREAD.Cid (+0x1e0 there, +0x1ec on XP) and its
 //    EPROCESS is laid out differently: unverified, so not guessed.
+//  * x64: the generated builds; 18363 uses 18362's table and 19042-19045
+//    use 19041's (enablement packages over one kernel layout).
 std::shared_ptr<const types::TypeProvider> builtinTypesFor(Machine machine, uint32_t buildNumber);
+
+// The builds with a table for this machine (tests walk them).
+std::vector<uint32_t> builtinLayoutBuilds(Machine machine);
 
 }  // namespace nt

@@ -126,6 +126,24 @@ TEST(KernelDumps, TriageX64StoredProcessAndThreadWithTheMatchingIsf) {
     EXPECT_NE(th.text.find("+0x184 State            : 0x2"), std::string::npos) << th.text;  // Running
 }
 
+// Without any symbol path the built-in 19041 table (generated from the ISF
+// files) reads the stored process and thread the same way the ISF does.
+TEST(KernelDumps, TriageX64StoredProcessAndThreadWithoutSymbols) {
+    NT_REQUIRE_CORPUS_FILE(dump, "rizin-testbins/triage_x64.dmp");
+    Engine e(openDump(dump));
+    Output p = e.execute("!process -1 0");
+    ASSERT_FALSE(p.error) << p.text;
+    EXPECT_NE(p.text.find("PROCESS ffffc08bdce94180"), std::string::npos) << p.text;
+    EXPECT_NE(p.text.find("Cid: 0004"), std::string::npos) << p.text;
+    EXPECT_NE(p.text.find("DirBase: 001ad000"), std::string::npos) << p.text;
+    EXPECT_NE(p.text.find("Image: System"), std::string::npos) << p.text;
+    Output t = e.execute("!thread");
+    EXPECT_NE(t.text.find("THREAD ffffc08bde9e1640  Cid 0004.0108"), std::string::npos) << t.text;
+    EXPECT_NE(t.text.find("RUNNING on processor 0"), std::string::npos) << t.text;
+    Output d = e.execute("dt nt!_EPROCESS @$proc ImageFileName");
+    EXPECT_NE(d.text.find("+0x5a8 ImageFileName    : [15]  \"System\""), std::string::npos) << d.text;
+}
+
 TEST(KernelDumps, ArmDumpsAsKdlibcppExpects) {
     NT_REQUIRE_CORPUS_FILE(arm64, "kdlibcpp/win10_arm64_mem/win10_arm64_mem.dmp");
     NT_REQUIRE_CORPUS_FILE(arm64b, "rizin-testbins/triage_arm64.dmp");

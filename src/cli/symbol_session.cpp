@@ -5,7 +5,9 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "isf/isf_cache.h"
 #include "isf/isf_file.h"
+#include "symbols/symbolizer.h"
 #include "memory/range_memory.h"
 #include "pdb/pdb_file.h"
 
@@ -82,7 +84,9 @@ std::unique_ptr<Engine> openSymbolSession(const std::string& path) {
         if (!holder->usable()) throw FormatError(path + ": the PDB has no type information");
         types = holder;
     } else {
-        std::shared_ptr<isf::IsfFile> isf = isf::IsfFile::open(path);
+        // The decoded table is cached as for a symbol-path ISF: a second
+        // `-z` of the same file maps the entry instead of decoding the xz.
+        std::shared_ptr<isf::IsfFile> isf = isf::openIsfCached(path, defaultIsfCacheDirectory());
         target->dumpKind = "symbol file (ISF)";
         const auto& meta = isf->metadata();
         target->machine = meta.machine == 0x14c ? Machine::X86 : meta.machine == 0xaa64 ? Machine::Arm64 : Machine::Amd64;

@@ -11,6 +11,30 @@ constexpr uint64_t kMaxOwnerTable = 4096;
 // Owner entries read per resources() call, all resources together.
 constexpr uint64_t kMaxOwnerEntries = uint64_t{1} << 20;
 
+// The loader entries a list walk found: the kernel's KLDR_DATA_TABLE_ENTRY
+// and a process's LDR_DATA_TABLE_ENTRY share these fields.
+std::vector<LoadedModule> loaderEntries(const Memory& mem, const NtLayout& layout, std::string_view type,
+                                        uint64_t linkOffset, const std::vector<uint64_t>& links) {
+    std::vector<LoadedModule> modules;
+    modules.reserve(links.size());
+    for (uint64_t link : links) {
+        LoadedModule m;
+        m.entry = link - linkOffset;
+        StructView v(mem, layout, type, m.entry);
+        m.base = v.ptr("DllBase");
+        m.entryPoint = v.ptr("EntryPoint");
+        m.size = v.u("SizeOfImage");
+        m.fullName = v.unicodeString("FullDllName");
+        m.baseName = v.unicodeString("BaseDllName");
+        if (v.has("TimeDateStamp"))
+            if (auto t = v.u("TimeDateStamp")) m.timestamp = static_cast<uint32_t>(*t);
+        if (v.has("CheckSum"))
+            if (auto c = v.u("CheckSum")) m.checksum = static_cast<uint32_t>(*c);
+        modules.push_back(std::move(m));
+    }
+    return modules;
+}
+
 }  // namespace
 
 ModuleList Kernel::loadedModules(size_t cap) const {
@@ -22,21 +46,7 @@ ModuleList Kernel::loadedModules(size_t cap) const {
         return out;
     }
     out.walk = walkList(mem_, *head, pointerSize(), cap);
-    for (uint64_t e : out.walk.entries) {
-        LoadedModule m;
-        m.entry = e - *linkOff;
-        StructView v = view("_KLDR_DATA_TABLE_ENTRY", m.entry);
-        m.base = v.ptr("DllBase");
-        m.entryPoint = v.ptr("EntryPoint");
-        m.size = v.u("SizeOfImage");
-        m.fullName = v.unicodeString("FullDllName");
-        m.baseName = v.unicodeString("BaseDllName");
-        if (v.has("TimeDateStamp"))
-            if (auto t = v.u("TimeDateStamp")) m.timestamp = static_cast<uint32_t>(*t);
-        if (v.has("CheckSum"))
-            if (auto c = v.u("CheckSum")) m.checksum = static_cast<uint32_t>(*c);
-        out.modules.push_back(std::move(m));
-    }
+    out.modules = loaderEntries(mem_, layout_, "_KLDR_DATA_TABLE_ENTRY", *linkOff, out.walk.entries);
     return out;
 }
 
@@ -58,21 +68,7 @@ ModuleList Kernel::userModules(uint64_t peb, const Memory& mem, size_t cap) cons
         return out;
     }
     out.walk = walkList(mem, *head, pointerSize(), cap);
-    for (uint64_t e : out.walk.entries) {
-        LoadedModule m;
-        m.entry = e - *linkOff;
-        StructView v(mem, layout_, "_LDR_DATA_TABLE_ENTRY", m.entry);
-        m.base = v.ptr("DllBase");
-        m.entryPoint = v.ptr("EntryPoint");
-        m.size = v.u("SizeOfImage");
-        m.fullName = v.unicodeString("FullDllName");
-        m.baseName = v.unicodeString("BaseDllName");
-        if (v.has("TimeDateStamp"))
-            if (auto t = v.u("TimeDateStamp")) m.timestamp = static_cast<uint32_t>(*t);
-        if (v.has("CheckSum"))
-            if (auto c = v.u("CheckSum")) m.checksum = static_cast<uint32_t>(*c);
-        out.modules.push_back(std::move(m));
-    }
+    out.modules = loaderEntries(mem, layout_, "_LDR_DATA_TABLE_ENTRY", *linkOff, out.walk.entries);
     return out;
 }
 

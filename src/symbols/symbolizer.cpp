@@ -449,4 +449,6 @@ std::vector<Symbolizer::Named> Symbolizer::match(std::string_view modulePattern,
     return out;
 }
 
+std::string defaultIsfCacheDirectory() { return isfCacheDir(symsrv::SymbolPath{}, symsrv::LocatorOptions{}); }
+
 }  // namespace nt

@@ -126,4 +126,9 @@ private:
 // Case-insensitive wildcard match supporting '*' and '?' (WinDbg `x`, `lm m`).
 bool wildcardMatch(std::string_view pattern, std::string_view text);
 
+// Where decoded ISF tables are kept when no symbol path names a downstream
+// store ($NTRIAGE_CACHE, ..., ~/.cache/ntriage/isf; "" = nowhere): what a
+// `-z file.json.xz` session, which has no symbol path yet, uses.
+std::string defaultIsfCacheDirectory();
+
 }  // namespace nt

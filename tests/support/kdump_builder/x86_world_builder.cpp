@@ -246,6 +246,7 @@ uint64_t X86WorldBuilder::addProcess(const X86ProcessSpec& spec) {
     if (spec.pid > 8 && spec.peb) {
         space->ensureMapped(spec.peb, 0x1000);
         setField(ep, "_EPROCESS", "Peb", spec.peb);
+        userPfns_.push_back(*space->translate(spec.peb) >> 12);
     }
     if (spec.pid != 0) {
         uint64_t table = allocPool(L.sizeOf("_HANDLE_TABLE"));
@@ -310,6 +311,62 @@ uint64_t X86WorldBuilder::addThread(uint64_t process, const X86ThreadSpec& specI
     setField(process, "_EPROCESS", "ActiveThreads", getField(process, "_EPROCESS", "ActiveThreads") + 1);
     threads_[et] = spec;
     return et;
+}
+
+// ---- dispatcher objects and waits ---------------------------------------------------------
+
+uint64_t X86WorldBuilder::objectType(const std::string& name) {
+    if (auto t = typeObjects_.find(name); t != typeObjects_.end()) return t->second;
+    uint64_t t = allocObject("Type", layout_->sizeOf("_OBJECT_TYPE"), std::nullopt);
+    uint64_t buf = allocPool(2 * name.size() + 2);
+    kernel_->writeUnicodeString(t + layout_->offsetOf("_OBJECT_TYPE", "Name"), buf, name);
+    kernel_->writeEmptyList(t + layout_->offsetOf("_OBJECT_TYPE", "TypeList"));
+    typeObjects_[name] = t;
+    return t;
+}
+
+uint64_t X86WorldBuilder::addEvent(bool synchronization, bool signaled) {
+    objectType("Event");
+    uint64_t ev = allocObject("Event", layout_->sizeOf("_KEVENT"), std::nullopt);
+    setField(ev, "_KEVENT", "Header.Type", synchronization ? 1 : 0);
+    setField(ev, "_KEVENT", "Header.Size", layout_->sizeOf("_KEVENT") / 4);
+    setField(ev, "_KEVENT", "Header.SignalState", signaled ? 1 : 0);
+    kernel_->writeEmptyList(ev + layout_->offsetOf("_KEVENT", "Header.WaitListHead"));
+    return ev;
+}
+
+uint64_t X86WorldBuilder::addMutant(uint64_t ownerThread) {
+    objectType("Mutant");
+    const TypeLayout& L = *layout_;
+    uint64_t m = allocObject("Mutant", L.sizeOf("_KMUTANT"), std::nullopt);
+    setField(m, "_KMUTANT", "Header.Type", 2);
+    setField(m, "_KMUTANT", "Header.Size", L.sizeOf("_KMUTANT") / 4);
+    setField(m, "_KMUTANT", "Header.SignalState", ownerThread ? 0 : 1);
+    kernel_->writeEmptyList(m + L.offsetOf("_KMUTANT", "Header.WaitListHead"));
+    kernel_->writeEmptyList(m + L.offsetOf("_KMUTANT", "MutantListEntry"));
+    setField(m, "_KMUTANT", "OwnerThread", ownerThread);
+    if (ownerThread)  // an owned mutant sits on its owner's MutantListHead
+        kernel_->insertTailList(ownerThread + L.offsetOf("_KTHREAD", "MutantListHead"),
+                                m + L.offsetOf("_KMUTANT", "MutantListEntry"));
+    return m;
+}
+
+void X86WorldBuilder::waitOn(uint64_t thread, const std::vector<uint64_t>& objects, bool waitAll) {
+    const TypeLayout& L = *layout_;
+    if (objects.empty() || objects.size() > 4) throw std::invalid_argument("X86WorldBuilder::waitOn: 1 to 4 objects");
+    uint64_t blockSize = L.sizeOf("_KWAIT_BLOCK");
+    uint64_t first = thread + L.offsetOf("_KTHREAD", "WaitBlock");
+    for (size_t i = 0; i < objects.size(); ++i) {
+        uint64_t wb = first + blockSize * i;
+        setField(wb, "_KWAIT_BLOCK", "WaitType", waitAll ? 0 : 1);  // WaitAll / WaitAny
+        setField(wb, "_KWAIT_BLOCK", "WaitKey", i);
+        setField(wb, "_KWAIT_BLOCK", "Thread", thread);
+        setField(wb, "_KWAIT_BLOCK", "Object", objects[i]);
+        setField(wb, "_KWAIT_BLOCK", "NextWaitBlock", first + blockSize * ((i + 1) % objects.size()));
+        kernel_->insertTailList(objects[i] + L.offsetOf("_DISPATCHER_HEADER", "WaitListHead"),
+                                wb + L.offsetOf("_KWAIT_BLOCK", "WaitListEntry"));
+    }
+    setField(thread, "_KTHREAD", "WaitBlockList", first);
 }
 
 // ---- processors --------------------------------------------------------------------------
@@ -528,14 +585,63 @@ HeaderInfo X86WorldBuilder::header() const {
     return h;
 }
 
+TriageInfo X86WorldBuilder::triageInfo() const {
+    const TypeLayout& L = *layout_;
+    auto read = [&](uint64_t va, uint64_t size) { return kernel_->read(va, size); };
+    TriageInfo t;
+    t.servicePackBuild = 0x300;  // XP SP3 (CmNtCSDVersion)
+    uint64_t prcb = kpcrs_.at(0) + L.offsetOf("_KPCR", "PrcbData");
+    t.prcb = read(prcb, L.sizeOf("_KPRCB"));
+    uint64_t thread = getField(prcb, "_KPRCB", "CurrentThread");
+    uint64_t process = thread ? getField(thread, "_ETHREAD", "Tcb.ApcState.Process") : 0;
+    if (thread) t.thread = read(thread, L.sizeOf("_ETHREAD"));
+    if (process) t.process = read(process, L.sizeOf("_EPROCESS"));
+    uint64_t esp = contexts_.at(0).get(Reg::Rsp);
+    if (auto ti = threads_.find(thread); ti != threads_.end()) {
+        uint64_t base = ti->second.stackBase, limit = base - ti->second.stackSize;
+        if (esp >= limit && esp < base) {
+            t.topOfStack = esp;
+            t.callStack = read(esp, base - esp);
+        }
+    }
+    for (const auto& m : modules_) {
+        bool core = m.file == kernelModule_.file || m.file.rfind("hal", 0) == 0;
+        TriageDriver d;
+        d.name = std::string("\\SystemRoot\\system32\\") + (core ? "" : "drivers\\") + m.file;
+        d.base = m.base, d.size = m.size, d.timestamp = m.timestamp, d.checksum = m.checksum;
+        t.drivers.push_back(d);
+    }
+    uint32_t kdbgSize = static_cast<uint32_t>(std::max<uint32_t>(std::min<uint32_t>(opt_.kdbgSize, 0x340), 0x290));
+    t.debuggerData = read(kdbgAddress(), kdbgSize);
+    // nt's PE header, and nt's globals page (KiProcessorBlock: where the
+    // PRCB copy goes; the list heads; NtBuildLab).
+    t.dataBlocks.push_back({kernelModule_.base, read(kernelModule_.base, 0x1000)});
+    uint64_t data = kernelModule_.base + opt_.kernelDataRva;
+    t.dataBlocks.push_back({data, read(data, 0x1000)});
+    for (auto [va, size] : extraBlocks_) t.dataBlocks.push_back({va, read(va, size)});
+    return t;
+}
+
 std::vector<uint8_t> X86WorldBuilder::build(uint32_t dumpType) {
     syncContexts();
-    return DumpWriter(phys_, header()).write(dumpType);
+    DumpWriter w(phys_, header());
+    if (dumpType == 4) w.setTriage(triageInfo());
+    if (dumpType == 2 || dumpType == 6) {
+        std::vector<uint64_t> user = userPfns_;
+        w.setPageFilter([user](uint64_t pfn) { return std::find(user.begin(), user.end(), pfn) == user.end(); });
+    }
+    return w.write(dumpType);
 }
 
 void X86WorldBuilder::buildFile(const std::string& path, uint32_t dumpType) {
     syncContexts();
-    DumpWriter(phys_, header()).writeFile(path, dumpType);
+    DumpWriter w(phys_, header());
+    if (dumpType == 4) w.setTriage(triageInfo());
+    if (dumpType == 2 || dumpType == 6) {
+        std::vector<uint64_t> user = userPfns_;
+        w.setPageFilter([user](uint64_t pfn) { return std::find(user.begin(), user.end(), pfn) == user.end(); });
+    }
+    w.writeFile(path, dumpType);
 }
 
 }  // namespace nt::test::kdump

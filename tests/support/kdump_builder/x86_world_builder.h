@@ -122,6 +122,12 @@ public:
     uint64_t addProcess(const X86ProcessSpec& spec);
     uint64_t addThread(uint64_t process, const X86ThreadSpec& spec);
     const X86ThreadSpec& threadSpec(uint64_t ethread) const { return threads_.at(ethread); }
+    // Dispatcher objects in pool (object header + body; their object types
+    // "Event"/"Mutant" are made on first use) and a thread's wait on them
+    // (XP: the KWAIT_BLOCKs inline in KTHREAD.WaitBlock, a NextWaitBlock ring).
+    uint64_t addEvent(bool synchronization, bool signaled);
+    uint64_t addMutant(uint64_t ownerThread);
+    void waitOn(uint64_t thread, const std::vector<uint64_t>& objects, bool waitAll = false);
 
     // ---- processors, tasks and the crash -------------------------------------
     void setCurrentThread(unsigned processor, uint64_t thread);
@@ -135,6 +141,9 @@ public:
     void setBugcheck(uint32_t code, std::array<uint64_t, 4> params);
     // The header's DirectoryTableBase (CR3 of the bugcheck processor); default: System's.
     void setHeaderCr3(uint64_t cr3) { headerCr3_ = cr3; }
+    // Triage (4): besides nt's header page and nt's globals page, these bytes
+    // go into the small dump as data blocks.
+    void addTriageDataBlock(uint64_t va, uint64_t size) { extraBlocks_.push_back({va, size}); }
 
     // ---- memory helpers ----------------------------------------------------------
     uint64_t allocPool(uint64_t size, uint64_t align = 8);
@@ -149,6 +158,10 @@ public:
     // <dir>/<pdb>/<GUID><AGE>/<stem>.sym for every module with records.
     void writeSymbols(const std::string& dir) const;
     HeaderInfo header() const;
+    // The small-dump view (type 4): processor 0's KPRCB, its current thread
+    // and that thread's process, the stack from esp to the stack base, the
+    // driver list, the KDBG copy (XP's 0x290 bytes) and the data blocks.
+    TriageInfo triageInfo() const;
     std::vector<uint8_t> build(uint32_t dumpType);
     void buildFile(const std::string& path, uint32_t dumpType);
 
@@ -179,6 +192,7 @@ private:
                          uint8_t flags);
     void createProcessors();
     void writeKdbg();
+    uint64_t objectType(const std::string& name);
     void syncContexts();
 
     X86WorldOptions opt_;
@@ -197,6 +211,8 @@ private:
     uint32_t bugCheckCode_ = 0;
     std::array<uint64_t, 4> bugCheckParams_{};
     std::optional<uint64_t> headerCr3_;
+    std::vector<std::pair<uint64_t, uint64_t>> extraBlocks_;
+    std::vector<uint64_t> userPfns_;  // PEB pages: left out of kernel dumps (2, 6)
     uint64_t system_ = 0, idleProcess_ = 0;
     uint64_t poolNext_;
     uint64_t stackNext_ = 0xf8000000;

@@ -101,5 +101,24 @@ TEST(Cli, TranscriptEchoesPromptAndCommand) {
     EXPECT_NE(r.out.find("Access violation - code c0000005 (first/second chance not available)"), std::string::npos);
 }
 
+// `-z table.json.xz` keeps the decoded table in the ISF cache like a table
+// found on the symbol path: the first session writes the entry, the second
+// maps it and answers the same.
+TEST(Cli, IsfSessionUsesTheIsfCache) {
+    NT_REQUIRE_CORPUS_FILE(isf, "jpcert-isf/ntkrnlmp.pdb/339E74133576439CBCDF7E0229DA3773-1.json.xz");
+    std::string cache = "/tmp/ntriage-cli-isf-cache-" + std::to_string(getpid());
+    std::string run = "rm -rf '" + cache + "'; NTRIAGE_CACHE='" + cache + "' '" + ntriageBinary() + "' -z '" + isf +
+                      "' -c 'dt nt!_KTSS64 Rsp0 IoMapBase' 2>&1";
+    std::string first = captureOutput(run);
+    std::string entries = captureOutput("ls '" + cache + "/isf' 2>&1 | wc -l");
+    std::string second = captureOutput("NTRIAGE_CACHE='" + cache + "' '" + ntriageBinary() + "' -z '" + isf +
+                                       "' -c 'dt nt!_KTSS64 Rsp0 IoMapBase' 2>&1");
+    captureOutput("rm -rf '" + cache + "'");
+    EXPECT_NE(first.find("+0x004 Rsp0             : Uint8B"), std::string::npos) << first;
+    EXPECT_NE(first.find("+0x066 IoMapBase        : Uint2B"), std::string::npos) << first;
+    EXPECT_EQ(entries, "1\n");
+    EXPECT_EQ(second, first);
+}
+
 }  // namespace
 }  // namespace nt::test

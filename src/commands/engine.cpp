@@ -258,6 +258,9 @@ void Engine::fillKernelOffsetsFromTypes() {
         if (auto sz = layout.size("_EPROCESS"); sz && *sz <= 0xffff) d.sizeEProcess = static_cast<uint16_t>(*sz);
     if (!d.sizeEThread)
         if (auto sz = layout.size("_ETHREAD"); sz && *sz <= 0xffff) d.sizeEThread = static_cast<uint16_t>(*sz);
+    // A small dump's thread and process copies are found through these
+    // offsets: an XP one can place them only now.
+    placeTriageCopies(*target_);
 }
 
 void Engine::refreshKernelFromSymbols() {

@@ -90,8 +90,9 @@ void cmdObject(Engine& e, std::string_view args, Output& out) {
         return;
     }
     out.line(fmt::format("Object: {}  Type: ({}) {}", addrPlain(addr, w), addrPlain(*h->typeObject, w), *h->typeName));
-    // "new version": the header with TypeIndex/InfoMask (Windows 7 and later).
-    out.line(fmt::format("    ObjectHeader: {} (new version)", addrPlain(h->header, w)));
+    // "new version": the header with TypeIndex/InfoMask (Windows 7 and later);
+    // "old version": XP's and Vista's, with a Type pointer (as WinDbg prints them).
+    out.line(fmt::format("    ObjectHeader: {} ({} version)", addrPlain(h->header, w), h->oldForm ? "old" : "new"));
     out.line(fmt::format("    HandleCount: {}  PointerCount: {}", h->handleCount ? std::to_string(*h->handleCount) : "?",
                          std::to_string(*h->pointerCount)));
     if (h->name) out.line(fmt::format("    Directory Object: {}  Name: {}", ptrOr(h->directory, w), *h->name));
@@ -253,14 +254,25 @@ void cmdPrcb(Engine& e, std::string_view args, Output& out) {
     }
     bool w = k.is64();
     StructView v(k.memory(), k.layout(), "_KPRCB", *prcb);
-    const std::string absent = "not in the dump";
+    // A field the build's types do not have is not "missing from the dump":
+    // the two are told apart, so an XP PRCB does not look damaged.
+    const std::string absent = "not in the dump", noType = "(no such field in this build)";
     auto num = [&](std::string_view path) -> std::optional<uint64_t> { return v.has(path) ? v.u(path) : std::nullopt; };
-    auto hex8 = [&](std::optional<uint64_t> x) { return x ? hexPad(*x, 8) : absent; };
+    auto why = [&](std::string_view path) { return v.has(path) ? absent : noType; };
+    auto hex8 = [&](std::string_view path) {
+        auto x = num(path);
+        return x ? hexPad(*x, 8) : why(path);
+    };
     auto ptr = [&](std::string_view path) -> std::optional<uint64_t> { return v.has(path) ? v.ptr(path) : std::nullopt; };
 
-    // IRQL: KPCR.Irql (the PCR holds the PRCB), else the debugger's saved copy in the PRCB.
+    // IRQL: KPCR.Irql (the PCR holds the PRCB: KPCR.Prcb on x64 and ARM64,
+    // KPCR.PrcbData on x86, where KPCR.Prcb is a pointer), else the
+    // debugger's saved copy in the PRCB.
     std::optional<uint64_t> irql;
-    if (auto prcbOff = k.layout().offset("_KPCR", "Prcb"); prcbOff && *prcb >= *prcbOff) {
+    std::optional<uint64_t> prcbOff;
+    if (info.kdbg.offsetPcrContainedPrcb) prcbOff = info.kdbg.offsetPcrContainedPrcb;
+    else if (k.layout().has("_KPCR", w ? "Prcb" : "PrcbData")) prcbOff = k.layout().offset("_KPCR", w ? "Prcb" : "PrcbData");
+    if (prcbOff && *prcb >= *prcbOff) {
         StructView pcr(k.memory(), k.layout(), "_KPCR", *prcb - *prcbOff);
         if (pcr.has("Irql")) irql = pcr.u("Irql");
     }
@@ -274,12 +286,21 @@ void cmdPrcb(Engine& e, std::string_view args, Output& out) {
     out.line("Current IRQL -- " + (irql ? std::to_string(*irql) : absent));
     out.line(fmt::format("Threads--  Current {} Next {} Idle {}", cur ? addrPlain(*cur, w) : absent,
                          next ? addrPlain(*next, w) : absent, idle ? addrPlain(*idle, w) : absent));
-    out.line(fmt::format("Processor Index {} Number ({}, {}) GroupSetMember {}", number ? std::to_string(*number) : absent,
-                         group ? std::to_string(*group) : absent, groupIndex ? std::to_string(*groupIndex) : absent,
-                         setMember ? hex(*setMember) : absent));
-    out.line("Interrupt Count -- " + hex8(interrupts));
-    out.line(fmt::format("Times -- Dpc    {} Interrupt {} ", hex8(dpcTime), hex8(intTime)));
-    out.line(fmt::format("         Kernel {} User      {} ", hex8(kernTime), hex8(userTime)));
+    if (v.has("Group") || !v.has("SetMember")) {
+        out.line(fmt::format("Processor Index {} Number ({}, {}) GroupSetMember {}",
+                             number ? std::to_string(*number) : why("Number"),
+                             group ? std::to_string(*group) : why("Group"),
+                             groupIndex ? std::to_string(*groupIndex) : why("GroupIndex"),
+                             setMember ? hex(*setMember) : why("GroupSetMember")));
+    } else {
+        // Before processor groups (XP, 2003): "Number 0 SetMember 1".
+        setMember = num("SetMember");
+        out.line(fmt::format("Number {} SetMember {}", number ? std::to_string(*number) : why("Number"),
+                             setMember ? hex(*setMember) : why("SetMember")));
+    }
+    out.line("Interrupt Count -- " + hex8("InterruptCount"));
+    out.line(fmt::format("Times -- Dpc    {} Interrupt {} ", hex8("DpcTime"), hex8("InterruptTime")));
+    out.line(fmt::format("         Kernel {} User      {} ", hex8("KernelTime"), hex8("UserTime")));
     out.json = {{"processor", cpu},       {"prcb", *prcb},
                 {"irql", orNull(irql)},   {"current_thread", orNull(cur)},
                 {"next_thread", orNull(next)}, {"idle_thread", orNull(idle)},

@@ -639,8 +639,13 @@ void cmdBangProcess(Engine& e, std::string_view args, Output& out) {
         const bool headUnreadable = pl.walk.unreadable && *pl.walk.unreadable == pl.walk.head;
         if (!headUnreadable) out.line("**** NT ACTIVE PROCESS DUMP ****");
         std::vector<ProcessInfo> list = pl.processes;
+        // A walk that stopped inside the list (a link whose entry is not in
+        // the dump): the processes before it, then the error where it
+        // stopped; the entry itself has nothing to show.
+        if (!err.empty() && !headUnreadable)
+            std::erase_if(list, [&](const ProcessInfo& x) { return !x.readable; });
+        if (!err.empty() && headUnreadable) out.line(err);
         if (!err.empty()) {
-            out.line(err);
             out.json["error"] = err;
             // Carry on with what the dump has: a small dump keeps the
             // current process.
@@ -661,6 +666,7 @@ void cmdBangProcess(Engine& e, std::string_view args, Output& out) {
             out.line("");
             procs.push_back(j);
         }
+        if (!err.empty() && !headUnreadable) out.line(err);
         out.json["processes"] = procs;
         if (!k.layout().hasTypes()) out.json["missing_fields"] = k.layout().missing();
         return;

@@ -253,6 +253,16 @@ void cmdTrap(Engine& e, std::string_view args, Output& out) {
     }
     if (m == Machine::Amd64)
         for (const char* r : {"r12", "r13", "r14", "r15"}) ctx.setByName(r, 0);
+    // An x86 trap taken in kernel mode (CS RPL 0, not virtual-8086) pushed no
+    // ss:esp: HardwareEsp/HardwareSegSs hold whatever came next, and the
+    // interrupted esp is where HardwareEsp would be.
+    if (m == Machine::X86) {
+        auto cs = ctx.getByName("cs"), efl = ctx.getByName("efl");
+        if (cs && efl && (*cs & 1) == 0 && (*efl & 0x20000) == 0) {
+            ctx.setByName("esp", addr + 0x74);
+            ctx.setByName("ss", 0x10);
+        }
+    }
     out.line("NOTE: The trap frame does not contain all registers.");
     out.line("Some register values may be zeroed or incorrect.");
     e.setScopeContext(ctx);

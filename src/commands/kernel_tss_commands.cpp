@@ -146,7 +146,20 @@ void cmdTss(Engine& e, std::string_view args, Output& out) {
         selector = static_cast<uint16_t>(value);
         auto pcr = kpcrOf(e, v, e.currentThread());
         auto gdt = pcr ? v.u32(*pcr + v.off("_KPCR", "GDT", kPcrGdt)) : std::nullopt;
-        auto base = gdt ? tssBaseOf(v, *gdt, *selector) : std::nullopt;
+        // Say what is missing before judging the descriptor: a small dump
+        // keeps neither the KPCR nor the GDT.
+        std::vector<uint8_t> descriptor(8);
+        if (!gdt || !v.mem.readExact(*gdt + (*selector & ~7u), descriptor)) {
+            out.line(!pcr ? fmt::format("Unable to read the KPCR of processor {}: it is not in the dump",
+                                        e.currentThread())
+                     : !gdt ? fmt::format("Unable to read KPCR.GDT of processor {}", e.currentThread())
+                            : fmt::format("Unable to read GDT entry {:x} at {:08x}: the GDT is not in the dump",
+                                          *selector, *gdt + (*selector & ~7u)));
+            out.error = true;
+            out.json = {{"error", "GDT not in the dump"}, {"selector", *selector}};
+            return;
+        }
+        auto base = tssBaseOf(v, *gdt, *selector);
         if (!base) {
             out.line(fmt::format("Selector {:x} is not a TSS descriptor in the GDT of processor {}", *selector,
                                  e.currentThread()));

@@ -50,6 +50,7 @@ std::optional<ObjectHeaderInfo> Kernel::objectHeader(uint64_t object) const {
         }
     } else if (h.has("Type")) {
         o.typeObject = h.ptr("Type");  // before Windows 7 the header points at its type
+        o.oldForm = true;
     }
     if (o.typeObject) o.typeName = view("_OBJECT_TYPE", *o.typeObject).unicodeString("Name");
 

@@ -184,6 +184,7 @@ struct ObjectHeaderInfo {
     std::vector<Optional> optionalHeaders;
     std::optional<std::string> name;       // NAME_INFO.Name
     std::optional<uint64_t> directory;     // NAME_INFO.Directory
+    bool oldForm = false;  // the pre-Windows 7 header: a Type pointer, no TypeIndex/InfoMask
 };
 
 // ---- modules and resources ---------------------------------------------------------

@@ -179,6 +179,53 @@ ExceptionInfo exceptionOf(const kdump::ExceptionRecord& r) {
 
 }  // namespace
 
+// Small dumps: the PRCB, process and thread copies have no address in the
+// file. The KDBG copy says where the PRCB array is and at which offsets the
+// PRCB names its current thread and a thread its process. XP's 0x290-byte
+// KDBG has no such offsets: then this runs again once nt's types filled
+// them in (Engine::fillKernelOffsetsFromTypes). Copies already placed stay.
+void placeTriageCopies(KernelDumpTarget& t, KernelInfo& k) {
+    const kdump::Triage* tr = t.dump ? t.dump->triage() : nullptr;
+    if (!tr || !k.kdbg.present) return;
+    const kdump::Header& h = t.dump->header();
+    const bool w = is64(t.machine);
+    unsigned p = w ? 8 : 4;
+    uint32_t cpu = 0;
+    if (k.kdbg.offsetPrcbNumber && tr->prcb.contains(k.kdbg.offsetPrcbNumber, 2))
+        cpu = tr->prcb.getOr<uint16_t>(k.kdbg.offsetPrcbNumber, 0);
+    if (cpu < std::max<uint32_t>(h.numberProcessors, 1)) k.bugcheckProcessor = cpu;
+    const bool hadPrcb = k.storedPrcb != 0, hadThread = k.storedThread != 0, hadProcess = k.storedProcess != 0;
+    if (!k.storedPrcb && k.kdbg.kiProcessorBlock)
+        k.storedPrcb = t.stored.readPointer(k.kdbg.kiProcessorBlock + uint64_t(cpu) * p, p).value_or(0);
+    // Where the PRCB array is not stored (the ARM small dump), the PRCB copy
+    // is also one of the data blocks, byte for byte: that block's address is
+    // the PRCB's.
+    if (!k.storedPrcb && !tr->prcb.empty())
+        for (const auto& blk : tr->blocks)
+            if (blk.bytes.size() == tr->prcb.size() &&
+                std::memcmp(blk.bytes.data(), tr->prcb.data(), blk.bytes.size()) == 0) {
+                k.storedPrcb = blk.address;
+                break;
+            }
+    if (!k.storedThread && k.kdbg.offsetPrcbCurrentThread)
+        k.storedThread = w ? tr->prcb.getOr<uint64_t>(k.kdbg.offsetPrcbCurrentThread, 0)
+                           : tr->prcb.getOr<uint32_t>(k.kdbg.offsetPrcbCurrentThread, 0);
+    if (!k.storedProcess && k.kdbg.offsetKThreadApcProcess)
+        k.storedProcess = w ? tr->thread.getOr<uint64_t>(k.kdbg.offsetKThreadApcProcess, 0)
+                            : tr->thread.getOr<uint32_t>(k.kdbg.offsetKThreadApcProcess, 0);
+    // The stored copies become readable at those addresses (after the
+    // blocks, so a data block covering the same bytes wins).
+    if (!hadPrcb && k.storedPrcb && !tr->prcb.empty()) t.stored.add(k.storedPrcb, tr->prcb);
+    if (!hadThread && k.storedThread && !tr->thread.empty()) t.stored.add(k.storedThread, tr->thread);
+    if (!hadProcess && k.storedProcess && !tr->process.empty()) t.stored.add(k.storedProcess, tr->process);
+    t.stored.finalize();
+}
+
+void placeTriageCopies(Target& t) {
+    auto* kt = dynamic_cast<KernelDumpTarget*>(&t);
+    if (kt && t.kernel) placeTriageCopies(*kt, *t.kernel);
+}
+
 void readKernelDump(Bytes b, KernelDumpTarget& t) {
     t.dump = kdump::KernelDumpFile::parse(b);
     const kdump::Header& h = t.dump->header();
@@ -234,39 +281,7 @@ void readKernelDump(Bytes b, KernelDumpTarget& t) {
     if (const PhysicalMemory* phys = t.dump->physical(); phys && k.paging != PagingMode::None)
         t.kernelSpace = std::make_unique<VirtualMemory>(*phys, k.paging, h.directoryTableBase);
 
-    // Small dumps: the PRCB, process and thread copies have no address in the
-    // file. The KDBG copy says where the PRCB array is and at which offsets
-    // the PRCB names its current thread and a thread its process.
-    if (const kdump::Triage* tr = t.dump->triage(); tr && k.kdbg.present) {
-        unsigned p = w ? 8 : 4;
-        uint32_t cpu = 0;
-        if (k.kdbg.offsetPrcbNumber && tr->prcb.contains(k.kdbg.offsetPrcbNumber, 2))
-            cpu = tr->prcb.getOr<uint16_t>(k.kdbg.offsetPrcbNumber, 0);
-        if (cpu < std::max<uint32_t>(h.numberProcessors, 1)) k.bugcheckProcessor = cpu;
-        if (k.kdbg.kiProcessorBlock)
-            k.storedPrcb = t.stored.readPointer(k.kdbg.kiProcessorBlock + uint64_t(cpu) * p, p).value_or(0);
-        // Where the PRCB array is not stored (the ARM small dump), the PRCB
-        // copy is also one of the data blocks, byte for byte: that block's
-        // address is the PRCB's.
-        if (!k.storedPrcb && !tr->prcb.empty())
-            for (const auto& blk : tr->blocks)
-                if (blk.bytes.size() == tr->prcb.size() &&
-                    std::memcmp(blk.bytes.data(), tr->prcb.data(), blk.bytes.size()) == 0) {
-                    k.storedPrcb = blk.address;
-                    break;
-                }
-        if (k.kdbg.offsetPrcbCurrentThread)
-            k.storedThread = w ? tr->prcb.getOr<uint64_t>(k.kdbg.offsetPrcbCurrentThread, 0)
-                               : tr->prcb.getOr<uint32_t>(k.kdbg.offsetPrcbCurrentThread, 0);
-        if (k.kdbg.offsetKThreadApcProcess)
-            k.storedProcess = w ? tr->thread.getOr<uint64_t>(k.kdbg.offsetKThreadApcProcess, 0)
-                                : tr->thread.getOr<uint32_t>(k.kdbg.offsetKThreadApcProcess, 0);
-        // The stored copies become readable at those addresses (after the
-        // blocks, so a data block covering the same bytes wins).
-        if (k.storedPrcb && !tr->prcb.empty()) t.stored.add(k.storedPrcb, tr->prcb);
-        if (k.storedThread && !tr->thread.empty()) t.stored.add(k.storedThread, tr->thread);
-        if (k.storedProcess && !tr->process.empty()) t.stored.add(k.storedProcess, tr->process);
-    }
+    placeTriageCopies(t, k);
     t.stored.finalize();
 
     // Full dumps: the debugger data block is in memory (clear text before

@@ -40,6 +40,12 @@ void readKernelDump(Bytes file, KernelDumpTarget& t);
 // processor's context from its KPRCB.
 void applyDebuggerData(Target& t, const KdDebuggerData& d);
 
+// A small dump's stored PRCB, thread and process copies placed at their
+// addresses, once the offsets that find them are known (from the KDBG, or
+// later from nt's types for an XP dump): what is already placed stays.
+void placeTriageCopies(KernelDumpTarget& t, KernelInfo& k);
+void placeTriageCopies(Target& t);
+
 // WinDbg's module name for a driver file: the kernel is "nt", the HAL "hal",
 // others the file name without extension.
 std::string kernelModuleName(std::string_view fileName);

@@ -416,39 +416,27 @@ std::unique_ptr<Engine> openXp(const XpCase& c) {
     return e;
 }
 
-// The command list. Left out (product defects, see the report in the
-// commit message / issue): !prcb (IRQL read through _KPCR.Prcb on x86),
-// `k` after `.thread <waiting thread>` (x86 has no switch-frame context:
-// the processor's stack is shown), `.trap` of the kernel-mode trap frame
-// (esp/ss taken from HardwareEsp/HardwareSegSs). On the triage dump also
-// the commands that need the ETHREAD/EPROCESS copies (not placed without
-// the KDBG offset fields XP lacks) and `.tss 28` (the GDT is not stored,
-// but the message says the selector is not a TSS).
+// The command list, the same on every dump type: what a small dump lacks
+// (process list, other threads, the GDT) is said in the transcript.
 std::vector<std::string> script(const XpCase& c) {
+    (void)c;
     const Facts& f = world(c.pae).f;
     auto a = [](uint64_t v) { return addrPlain(v, false); };
-    const bool small = c.type == kd::kTriage;
-    std::vector<std::string> cmds = {"vertarget", ".bugcheck", "lm", "r", "r cr3", "k", "kv", "!pcr", "!irql",
-                                     "!running -i", "!running -t", "!vm", "!cpuinfo", "!locks", "db @$ip l10"};
-    if (!small)
-        for (std::string cmd : {"dt nt!_EPROCESS @$proc UniqueProcessId ImageFileName", "!process 0 0", "!process 0 2",
-                                "!process 0 0 notepad.exe", "!process -1 0"})
-            cmds.push_back(cmd);
-    cmds.push_back("!process " + a(f.notepad) + " 7");
-    if (!small)
-        for (std::string cmd : {"!process 6f0 0", "!thread"}) cmds.push_back(cmd);
-    for (std::string cmd : std::vector<std::string>{".process " + a(f.notepad), ".thread " + a(f.npMutantWaiter), ".thread",
-                            "!thread " + a(f.npMutantWaiter), ".exr " + a(kExr), ".cxr " + a(kCxr), "k", ".cxr",
-                            ".trap " + a(f.userTrap), ".trap"})
-        cmds.push_back(cmd);
-    if (!small)
-        for (std::string cmd : {".tss 28", "k", ".cxr"}) cmds.push_back(cmd);
-    cmds.push_back("!object " + a(f.mutant));
-    cmds.push_back("!object " + a(f.syncEvent));
-    // notepad's PEB through its DirBase (.process /p: user addresses through
-    // that process): a user page, kept by the full dumps (1, 5) only.
-    cmds.push_back(".process /p " + a(f.notepad));
-    cmds.push_back("dd 7ffdf000 l4");
+    std::vector<std::string> cmds = {"vertarget", ".bugcheck", "lm", "r", "r cr3", "k", "kv", "!pcr", "!prcb", "!irql",
+                                     "!running -i", "!running -t", "!vm", "!cpuinfo", "!locks", "db @$ip l10",
+                                     "dt nt!_EPROCESS @$proc UniqueProcessId ImageFileName", "!process 0 0",
+                                     "!process 0 2", "!process 0 0 notepad.exe", "!process -1 0",
+                                     "!process " + a(f.notepad) + " 7", "!process 6f0 0", "!thread",
+                                     ".process " + a(f.notepad), ".thread " + a(f.npMutantWaiter), ".thread",
+                                     "!thread " + a(f.npMutantWaiter), ".exr " + a(kExr), ".cxr " + a(kCxr), "k",
+                                     ".cxr",
+                                     // The kernel-mode trap frame of the fault (no ss:esp pushed), then
+                                     // the user-mode one of notepad's waiter.
+                                     ".trap " + a(kTrap), "k", ".trap " + a(f.userTrap), ".trap", ".tss 28", "k",
+                                     ".cxr", "!object " + a(f.mutant), "!object " + a(f.syncEvent),
+                                     // notepad's PEB through its DirBase (.process /p: user addresses
+                                     // through that process): a user page, kept by the full dumps (1, 5).
+                                     ".process /p " + a(f.notepad), "dd 7ffdf000 l4"};
     return cmds;
 }
 

@@ -122,6 +122,13 @@ void Engine::setCurrentThread(size_t index) {
 
 void Engine::setScopeContext(std::optional<CpuContext> ctx) {
     scope_ = std::move(ctx);
+    scopeWithoutContext_ = false;
+    stackKey_.reset();
+}
+
+void Engine::setScopeWithoutContext() {
+    scope_.reset();
+    scopeWithoutContext_ = true;
     stackKey_.reset();
 }
 
@@ -176,6 +183,7 @@ std::optional<CpuContext> Engine::inEffectiveMachine(const CpuContext& ctx) cons
 
 std::optional<CpuContext> Engine::currentContext() const {
     if (scope_) return scope_;
+    if (scopeWithoutContext_) return std::nullopt;
     return threadContext(currentThread_);
 }
 
@@ -302,6 +310,11 @@ std::optional<uint64_t> Engine::kernelPrcb() const {
 std::optional<uint64_t> Engine::kernelThread() const {
     if (!target_->isKernel()) return std::nullopt;
     if (implicitThread_) return implicitThread_;
+    return processorThread();
+}
+
+std::optional<uint64_t> Engine::processorThread() const {
+    if (!target_->isKernel()) return std::nullopt;
     const KernelInfo& k = *target_->kernel;
     unsigned p = nt::pointerSize(target_->machine);
     if (auto prcb = kernelPrcb(); prcb && k.kdbg.offsetPrcbCurrentThread)

@@ -87,11 +87,15 @@ public:
     // The thread's own context in the effective machine (ignores .ecxr scope).
     std::optional<CpuContext> threadContext(size_t index) const;
     void setScopeContext(std::optional<CpuContext> ctx);
+    // A scope with no registers (`.thread` of a thread whose context cannot
+    // be found): register and stack commands say so until the scope is reset,
+    // instead of showing another thread's.
+    void setScopeWithoutContext();
     // A context as seen in the effective machine: an x64 record captured in
     // compatibility mode (CS 0x23) of a WoW64 thread reads as x86 in the x86
     // view. nullopt when it has no meaning there.
     std::optional<CpuContext> inEffectiveMachine(const CpuContext& ctx) const;
-    bool hasScopeContext() const { return scope_.has_value(); }
+    bool hasScopeContext() const { return scope_.has_value() || scopeWithoutContext_; }
 
     // Stack of the current scope (cached per thread/scope/machine).
     const StackWalk& currentStack();
@@ -129,6 +133,8 @@ public:
     // (a small dump knows only the bugcheck processor's). nullopt when unknown.
     std::optional<uint64_t> kernelPrcb() const;
     std::optional<uint64_t> kernelThread() const;
+    // The thread the current processor runs (the implicit thread aside).
+    std::optional<uint64_t> processorThread() const;
     std::optional<uint64_t> kernelProcess() const;
     void setImplicitThread(std::optional<uint64_t> ethread) { implicitThread_ = ethread; }
     void setImplicitProcess(std::optional<uint64_t> eprocess) { implicitProcess_ = eprocess; }
@@ -168,6 +174,7 @@ private:
     Machine effMachine_ = Machine::Unknown;
     bool wow64_ = false;
     std::optional<CpuContext> scope_;
+    bool scopeWithoutContext_ = false;
     std::optional<uint64_t> implicitThread_, implicitProcess_;
     std::map<std::string, CommandInfo> commands_;
     // cache key: thread, machine, scope flag

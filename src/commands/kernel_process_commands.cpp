@@ -277,10 +277,18 @@ std::optional<CpuContext> threadRegisters(Engine& e, Kernel& k, const ThreadInfo
         c.set(Reg::Pc, sf->ip);
         c.set(Reg::Sp, sf->sp);
         c.set(Reg::Fp, sf->fp);
-    } else if (m == Machine::Amd64) {
+    } else if (m == Machine::Amd64 || m == Machine::X86) {
         c.set(Reg::Rip, sf->ip);
         c.set(Reg::Rsp, sf->sp);
         c.set(Reg::Rbp, sf->fp);
+        if (m == Machine::X86) {
+            // A kernel thread's segments (the switch frame saves none).
+            c.set(Reg::Cs, 0x8);
+            c.set(Reg::Ss, 0x10);
+            c.set(Reg::Ds, 0x23);
+            c.set(Reg::Es, 0x23);
+            c.set(Reg::Fs, 0x30);
+        }
     } else {
         return std::nullopt;
     }
@@ -832,13 +840,19 @@ void cmdDotThread(Engine& e, std::string_view args, Output& out) {
             e.setImplicitThread(addr);
             ThreadInfo t = k.thread(addr);
             if (t.apcProcess) e.setImplicitProcess(*t.apcProcess);
-            // A thread on a processor: its registers are that processor's context.
+            // A thread on a processor: its registers are that processor's
+            // context (a small dump's stored thread is its processor's).
             auto cpu = k.processorRunning(addr);
+            if (!cpu && e.processorThread() == addr) cpu = static_cast<uint32_t>(e.currentThread());
             if (cpu) out.json["processor"] = *cpu;
             if (auto c = threadRegisters(e, k, t, cpu)) {
                 e.setScopeContext(c);
                 out.json["register_context"] = {{"ip", c->ip()}, {"sp", c->sp()}};
             } else {
+                // No registers for it: say so rather than keep showing the
+                // previous context's stack under this thread's name.
+                e.setScopeWithoutContext();
+                out.line("Unable to get context of thread " + addrPlain(addr, k.is64()));
                 out.json["register_context"] = nullptr;
             }
         }

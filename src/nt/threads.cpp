@@ -136,7 +136,12 @@ std::optional<SwitchFrame> Kernel::switchFrame(const ThreadInfo& t) const {
         fpOff = arm64 ? 0x10 : 0x30;
         size = arm64 ? 0x20 : 0x40;
     } else {
-        return std::nullopt;
+        // x86: SwapContext's frame (ks386.inc's KSWITCHFRAME: ExceptionList,
+        // the APC-bypass/flags slot, the return into KiSwapContext), then
+        // KiSwapContext's four saved registers, ebp lowest: the caller's ebp.
+        returnOff = 8;
+        fpOff = 0xc;
+        size = 0xc;
     }
     const uint64_t base = *t.kernelStack;
     auto ret = mem_.readPointer(base + returnOff, pointerSize());

@@ -207,8 +207,13 @@ TEST_F(KernelProcessCommands, CurrentProcessAndImplicitContext) {
     EXPECT_EQ(dp.json["implicit_process"], w->systemProcess());
     EXPECT_EQ(lines(e.execute("!process").text)[0], "PROCESS " + p(w->systemProcess()));
 
+    // `other` waits with no switch frame written: no registers for it, said,
+    // and the stack commands then say so instead of showing another thread's.
     Output dt = e.execute(".thread " + p(other));
-    EXPECT_EQ(dt.text, "Implicit thread is now " + addrTick(other, true) + "\n");
+    EXPECT_EQ(dt.text, "Unable to get context of thread " + p(other) + "\nImplicit thread is now " +
+                           addrTick(other, true) + "\n");
+    EXPECT_EQ(e.execute("k").text, "Unable to get current thread context\n");
+    EXPECT_EQ(e.execute("r").error, true);
     EXPECT_EQ(implicitProcess(e), app);  // the thread's process comes along
     EXPECT_EQ(lines(e.execute("!thread -1 0").text)[0].substr(0, 23), "THREAD " + p(other));
     Output reset = e.execute(".thread");

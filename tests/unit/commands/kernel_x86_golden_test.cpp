@@ -67,6 +67,11 @@ using namespace kdbg;
 constexpr uint64_t kNt = 0x804d7000;
 constexpr uint64_t kKiThreadStartup = 0x804ec7a3, kKeBugCheckEx = 0x804f9f43, kKiIdleLoop = 0x80545a90,
                    kPspSystemThreadStartup = 0x805762ec, kPspUnhandled = 0x8057d4b6;
+// Where a waiting thread's kernel stack leads: KiSwapContext (frameless, 0x10
+// bytes for the four registers it saves) <- KeWaitForSingleObject <-
+// NtWaitForSingleObject (ebp frames).
+constexpr uint64_t kKiSwapContext = 0x804db924, kSwapContext = 0x804db990, kKeWaitForSingleObject = 0x804dc1a0,
+                   kNtWaitForSingleObject = 0x8056c420;
 constexpr uint64_t kHal = 0x806d0000;
 constexpr uint64_t kMyDrv = 0xf7b2e000, kMyDrvWorker = kMyDrv + 0x1100, kMyDrvFaultyRead = kMyDrv + 0x1200;
 constexpr uint64_t kFaultEip = kMyDrvFaultyRead + 0x1c;
@@ -92,9 +97,9 @@ kd::SymStackWin ebpFrame(uint64_t base, uint64_t fn, uint32_t size, uint32_t par
     return s;
 }
 
-kd::SymStackWin fpoFrame(uint64_t base, uint64_t fn, uint32_t size) {
-    kd::SymStackWin s;  // no frame, nothing pushed
-    s.type = 0, s.rva = static_cast<uint32_t>(fn - base), s.codeSize = size;
+kd::SymStackWin fpoFrame(uint64_t base, uint64_t fn, uint32_t size, uint32_t locals = 0) {
+    kd::SymStackWin s;  // no frame; `locals` bytes reserved below the return address
+    s.type = 0, s.rva = static_cast<uint32_t>(fn - base), s.codeSize = size, s.localsSize = locals;
     return s;
 }
 
@@ -164,10 +169,15 @@ World buildWorld(bool pae) {
                 {rva(kKeBugCheckEx), 0x40, 0x14, "KeBugCheckEx"},
                 {rva(kKiIdleLoop), 0x60, 0, "KiIdleLoop"},
                 {rva(kPspSystemThreadStartup), 0x80, 8, "PspSystemThreadStartup"},
-                {rva(kPspUnhandled), 0x40, 4, "PspUnhandledExceptionInSystemThread"}};
+                {rva(kPspUnhandled), 0x40, 4, "PspUnhandledExceptionInSystemThread"},
+                {rva(kKiSwapContext), 0x40, 0, "KiSwapContext"},
+                {rva(kSwapContext), 0x90, 0, "SwapContext"},
+                {rva(kKeWaitForSingleObject), 0x200, 0x14, "KeWaitForSingleObject"},
+                {rva(kNtWaitForSingleObject), 0x100, 0xc, "NtWaitForSingleObject"}};
     nt.stackWin = {fpoFrame(kNt, kKiThreadStartup, 0x20), ebpFrame(kNt, kKeBugCheckEx, 0x40, 0x14),
                    fpoFrame(kNt, kKiIdleLoop, 0x60), ebpFrame(kNt, kPspSystemThreadStartup, 0x80, 8),
-                   ebpFrame(kNt, kPspUnhandled, 0x40, 4)};
+                   ebpFrame(kNt, kPspUnhandled, 0x40, 4), fpoFrame(kNt, kKiSwapContext, 0x40, 0x10),
+                   ebpFrame(kNt, kKeWaitForSingleObject, 0x200, 0x14), ebpFrame(kNt, kNtWaitForSingleObject, 0x100, 0xc)};
     auto w = std::make_unique<kd::X86WorldBuilder>(o, nt);
 
     kd::X86Module hal;
@@ -359,6 +369,28 @@ World buildWorld(bool pae) {
     utrap("Ebx", 0), utrap("Ebp", 0x0007fec0), utrap("ErrCode", 0), utrap("Eip", 0x7c90e514);
     utrap("SegCs", 0x1b), utrap("EFlags", 0x246), utrap("HardwareEsp", 0x0007fe9c), utrap("HardwareSegSs", 0x23);
 
+    // Every waiting thread parked by SwapContext: KTHREAD.KernelStack points
+    // at SwapContext's frame (ExceptionList, flags, the return into
+    // KiSwapContext), above it KiSwapContext's saved ebp/edi/esi/ebx and its
+    // return into KeWaitForSingleObject, whose ebp frame leads to
+    // NtWaitForSingleObject's, the last one. Below the user trap frame.
+    w->writeCall(kKiSwapContext + 0x2e, kSwapContext);
+    w->writeCall(kKeWaitForSingleObject + 0x1a3, kKiSwapContext);
+    w->writeCall(kNtWaitForSingleObject + 0x5e, kKeWaitForSingleObject);
+    for (uint64_t t : {f.smssThread, f.csrssThread, f.npSyncWaiter, f.npMutantWaiter}) {
+        const uint64_t initial = w->getField(t, "_KTHREAD", "InitialStack");
+        const uint64_t ks = initial - 0x200, ebpWait = initial - 0x180, ebpNt = initial - 0x100;
+        const uint32_t words[] = {0xffffffff, 0x00000000, static_cast<uint32_t>(kKiSwapContext + 0x2e),
+                                  static_cast<uint32_t>(ebpWait), 0, 0, 0,
+                                  static_cast<uint32_t>(kKeWaitForSingleObject + 0x1a3)};
+        for (size_t i = 0; i < std::size(words); ++i) w->writeU32(ks + 4 * i, words[i]);
+        w->writeU32(ebpWait, static_cast<uint32_t>(ebpNt));
+        w->writeU32(ebpWait + 4, static_cast<uint32_t>(kNtWaitForSingleObject + 0x5e));
+        w->writeU32(ebpNt, 0);
+        w->writeU32(ebpNt + 4, 0);
+        w->setField(t, "_KTHREAD", "KernelStack", ks);
+    }
+
     w->setBugcheck(0x1000007e, {0xc0000005, kFaultEip, kExr, kCxr});
     // The small dump keeps the bytes around the faulting instruction.
     w->addTriageDataBlock(kFaultEip & ~0xffull, 0x100);
@@ -427,7 +459,7 @@ std::vector<std::string> script(const XpCase& c) {
                                      "dt nt!_EPROCESS @$proc UniqueProcessId ImageFileName", "!process 0 0",
                                      "!process 0 2", "!process 0 0 notepad.exe", "!process -1 0",
                                      "!process " + a(f.notepad) + " 7", "!process 6f0 0", "!thread",
-                                     ".process " + a(f.notepad), ".thread " + a(f.npMutantWaiter), ".thread",
+                                     ".process " + a(f.notepad), ".thread " + a(f.npMutantWaiter), "k", ".thread",
                                      "!thread " + a(f.npMutantWaiter), ".exr " + a(kExr), ".cxr " + a(kCxr), "k",
                                      ".cxr",
                                      // The kernel-mode trap frame of the fault (no ss:esp pushed), then
@@ -573,6 +605,22 @@ TEST_P(X86XpStack, RecordsOnTheCrashStackWork) {
     if (small) {
         EXPECT_EQ(e->execute("!process " + hex8(f.notepad) + " 7").text, "Unable to read _EPROCESS @ " + hex8(f.notepad) + "\n");
     }
+    // A waiting thread unwinds from its switch frame (KTHREAD.KernelStack):
+    // the return into KiSwapContext, then its callers; a small dump does not
+    // hold that stack and says so.
+    e->execute(".thread " + hex8(f.npMutantWaiter));
+    auto kw = test::outputLines(e->execute("k").text);
+    if (small) {
+        ASSERT_EQ(kw.size(), 1u);
+        EXPECT_EQ(kw[0], "Unable to get current thread context");
+    } else {
+        ASSERT_EQ(kw.size(), 5u);
+        EXPECT_EQ(kw[2].substr(0, 3) + kw[2].substr(25), "00 nt!KiSwapContext+0x2e");
+        EXPECT_EQ(kw[3].substr(25), "nt!KeWaitForSingleObject+0x1a3");
+        EXPECT_EQ(kw[4].substr(25), "nt!NtWaitForSingleObject+0x5e");
+        EXPECT_EQ(kw[2].substr(12, 8), "804dc343");  // KeWaitForSingleObject+0x1a3
+    }
+    e->execute(".thread");
 }
 
 INSTANTIATE_TEST_SUITE_P(Xp, X86XpFacts,

@@ -51,6 +51,21 @@ struct SymStackWin {
 // The program of a conventional `push ebp; mov ebp, esp` function.
 inline constexpr const char* kEbpFrameProgram = "$T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + =";
 
+// STACK WIN records of the two shapes the synthetic worlds use: a
+// conventional ebp frame (FrameData with kEbpFrameProgram), and a frameless
+// function (FPO) with `locals` bytes between esp and its return address.
+inline SymStackWin ebpFrameRecord(uint32_t rva, uint32_t size, uint32_t params) {
+    SymStackWin s;
+    s.type = 4, s.rva = rva, s.codeSize = size, s.prologSize = 3, s.paramSize = params;
+    s.program = kEbpFrameProgram;
+    return s;
+}
+inline SymStackWin fpoFrameRecord(uint32_t rva, uint32_t size, uint32_t locals = 0) {
+    SymStackWin s;
+    s.type = 0, s.rva = rva, s.codeSize = size, s.localsSize = locals;
+    return s;
+}
+
 struct X86Module {
     std::string file;             // "ntoskrnl.exe", "fltMgr.sys"
     uint64_t base = 0;

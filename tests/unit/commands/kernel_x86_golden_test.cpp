@@ -90,42 +90,14 @@ std::vector<uint8_t> bytesOf(std::initializer_list<int> b) {
     return v;
 }
 
+// The STACK WIN records of a function at `fn` in the module at `base`.
 kd::SymStackWin ebpFrame(uint64_t base, uint64_t fn, uint32_t size, uint32_t params) {
-    kd::SymStackWin s;
-    s.type = 4, s.rva = static_cast<uint32_t>(fn - base), s.codeSize = size, s.prologSize = 3, s.paramSize = params;
-    s.program = kd::kEbpFrameProgram;
-    return s;
+    return kd::ebpFrameRecord(static_cast<uint32_t>(fn - base), size, params);
 }
-
 kd::SymStackWin fpoFrame(uint64_t base, uint64_t fn, uint32_t size, uint32_t locals = 0) {
-    kd::SymStackWin s;  // no frame; `locals` bytes reserved below the return address
-    s.type = 0, s.rva = static_cast<uint32_t>(fn - base), s.codeSize = size, s.localsSize = locals;
-    return s;
+    return kd::fpoFrameRecord(static_cast<uint32_t>(fn - base), size, locals);
 }
 
-// One temp dir for the dumps and .sym files of this test process.
-class TempDir {
-public:
-    static const std::string& get() {
-        static TempDir d;
-        return d.path_;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (const char* keep = std::getenv("NTRIAGE_KEEP_SEED_DUMPS"); keep && std::string(keep) == "1") {
-            std::fprintf(stderr, "x86 XP dumps kept in %s\n", path_.c_str());
-            return;
-        }
-        if (!path_.empty()) fs::remove_all(path_, ec);
-    }
-
-private:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "ntr_x86xp_XXXXXX").string();
-        if (mkdtemp(tmpl.data())) path_ = tmpl;
-    }
-    std::string path_;
-};
 
 // What the world holds, for the focused assertions.
 struct Facts {
@@ -395,7 +367,7 @@ World buildWorld(bool pae) {
     // The small dump keeps the bytes around the faulting instruction.
     w->addTriageDataBlock(kFaultEip & ~0xffull, 0x100);
 
-    r.symDir = TempDir::get() + (pae ? "/sympae" : "/sym");
+    r.symDir = test::BinaryTempDir::get() + (pae ? "/sympae" : "/sym");
     w->writeSymbols(r.symDir);
     r.w = std::move(w);
     return r;
@@ -436,7 +408,7 @@ const std::string& dumpPath(const XpCase& c) {
     static std::map<std::string, std::string> paths;
     auto it = paths.find(c.name());
     if (it != paths.end()) return it->second;
-    std::string p = TempDir::get() + "/" + c.name() + ".dmp";
+    std::string p = test::BinaryTempDir::get() + "/" + c.name() + ".dmp";
     const_cast<World&>(world(c.pae)).w->buildFile(p, c.type);
     return paths[c.name()] = p;
 }
@@ -472,11 +444,6 @@ std::vector<std::string> script(const XpCase& c) {
     return cmds;
 }
 
-void replaceAll(std::string& s, const std::string& from, const std::string& to) {
-    for (size_t at = 0; !from.empty() && (at = s.find(from, at)) != std::string::npos; at += to.size())
-        s.replace(at, from.size(), to);
-}
-
 // ---- golden transcripts ----------------------------------------------------------------------
 
 class X86XpGolden : public ::testing::TestWithParam<XpCase> {};
@@ -495,8 +462,7 @@ TEST_P(X86XpGolden, TranscriptMatches) {
                        kinds.at(c.type) +
                        "\nsymbols: synthetic Breakpad .sym files; types: built-in XP SP3 table as \"nt\"\ncommands: " +
                        joined + "\n----\n" + test::kernelTranscript(*e, cmds);
-    replaceAll(text, TempDir::get() + "/", "<tmp>/");
-    test::checkKernelGolden(c.name() + ".golden", text);
+    test::checkKernelGolden(c.name() + ".golden", test::withTempDirAsTmp(text));
 }
 
 INSTANTIATE_TEST_SUITE_P(Xp, X86XpGolden, ::testing::ValuesIn(allCases()), [](const auto& p) {
@@ -509,12 +475,6 @@ INSTANTIATE_TEST_SUITE_P(Xp, X86XpGolden, ::testing::ValuesIn(allCases()), [](co
 // ---- focused facts: what the builder wrote ------------------------------------------------
 
 std::string hex8(uint64_t v) { return addrPlain(v, false); }
-
-bool hasLine(const std::string& text, const std::string& line) {
-    for (const auto& l : test::outputLines(text))
-        if (l == line) return true;
-    return false;
-}
 
 class X86XpFacts : public ::testing::TestWithParam<XpCase> {};
 
@@ -545,10 +505,10 @@ TEST_P(X86XpFacts, CommandsNameTheBuiltObjects) {
     Output th = e->execute("!thread " + hex8(f.npMutantWaiter));
     EXPECT_NE(th.text.find("THREAD " + hex8(f.npMutantWaiter) + "  Cid 06f0.06f8"), std::string::npos) << th.text;
     EXPECT_NE(th.text.find("WAIT: (UserRequest) UserMode Non-Alertable"), std::string::npos) << th.text;
-    EXPECT_TRUE(hasLine(th.text, "    " + hex8(f.mutant) + "  Mutant - owning thread " + hex8(f.csrssThread)))
+    EXPECT_TRUE(test::hasOutputLine(th.text, "    " + hex8(f.mutant) + "  Mutant - owning thread " + hex8(f.csrssThread)))
         << th.text;
     Output sync = e->execute("!thread " + hex8(f.npSyncWaiter));
-    EXPECT_TRUE(hasLine(sync.text, "    " + hex8(f.syncEvent) + "  SynchronizationEvent")) << sync.text;
+    EXPECT_TRUE(test::hasOutputLine(sync.text, "    " + hex8(f.syncEvent) + "  SynchronizationEvent")) << sync.text;
 
     // The current thread is the crash thread, System's.
     Output cur = e->execute("!thread");

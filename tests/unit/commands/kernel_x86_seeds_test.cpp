@@ -33,6 +33,7 @@
 #include "nt/builtin_types.h"
 #include "support/kdump_builder/kdump_builder.h"
 #include "support/kdump_builder/x86_world_builder.h"
+#include "unit/commands/kernel_scenario.h"
 #include "support/test_support.h"
 
 namespace nt {
@@ -49,51 +50,6 @@ std::vector<uint8_t> bytesOf(std::initializer_list<int> b) {
     return v;
 }
 
-kd::SymStackWin ebpFrame(uint32_t rva, uint32_t size, uint32_t params) {
-    kd::SymStackWin s;
-    s.type = 4, s.rva = rva, s.codeSize = size, s.prologSize = 3, s.paramSize = params;
-    s.program = kd::kEbpFrameProgram;
-    return s;
-}
-
-// One temp dir for every dump and .sym file of this test binary.
-class TempDir {
-public:
-    static const std::string& get() {
-        static TempDir d;
-        return d.path_;
-    }
-    // NTRIAGE_KEEP_SEED_DUMPS=1 leaves the dumps and .sym files for a manual
-    // look with the CLI (the path is printed).
-    ~TempDir() {
-        std::error_code ec;
-        if (const char* keep = std::getenv("NTRIAGE_KEEP_SEED_DUMPS"); keep && std::string(keep) == "1") {
-            std::fprintf(stderr, "seed dumps kept in %s\n", path_.c_str());
-            return;
-        }
-        if (!path_.empty()) fs::remove_all(path_, ec);
-    }
-
-private:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "ntr_x86seeds_XXXXXX").string();
-        if (mkdtemp(tmpl.data())) path_ = tmpl;
-    }
-    std::string path_;
-};
-
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    return out;
-}
-
-bool hasLine(const std::string& text, const std::string& line) {
-    for (const auto& l : lines(text))
-        if (l == line) return true;
-    return false;
-}
 
 // ---- seed 002: the double fault ---------------------------------------------------
 
@@ -127,7 +83,7 @@ Seed002 buildSeed002(bool pae) {
     // KiTrap08's .FPO(0,0,0,0,0,2): a FRAME_TSS record.
     kd::SymStackWin tss;
     tss.type = 2, tss.rva = 0x68358, tss.codeSize = 0x50;
-    nt.stackWin = {ebpFrame(0x2ac72, 0x120, 0x14), tss};
+    nt.stackWin = {kd::ebpFrameRecord(0x2ac72, 0x120, 0x14), tss};
     auto w = std::make_unique<kd::X86WorldBuilder>(o, nt);
 
     kd::X86Module haibao;  // a third-party driver without symbols, as in the seed
@@ -193,7 +149,7 @@ Seed002 buildSeed002(bool pae) {
     w->setBugcheck(0x7f, {8, 0, 0, 0});
 
     Seed002 r;
-    r.symDir = TempDir::get() + (pae ? "/sym002pae" : "/sym002");
+    r.symDir = test::BinaryTempDir::get() + (pae ? "/sym002pae" : "/sym002");
     w->writeSymbols(r.symDir);
     r.w = std::move(w);
     return r;
@@ -230,21 +186,21 @@ Seed003 buildSeed003() {
                 {rva(kIopCompleteRequest), 0x300, 0x14, "IopCompleteRequest"}};
     kd::SymStackWin fpo;  // KiThreadStartup: no frame, nothing pushed, the thread's first frame
     fpo.type = 0, fpo.rva = rva(kKiThreadStartup), fpo.codeSize = 0x20;
-    nt.stackWin = {ebpFrame(rva(kKeBugCheck), 0x20, 4), ebpFrame(rva(kKeUnstack), 0x120, 4),
-                   ebpFrame(rva(kMmProbe), 0x90, 0x10), ebpFrame(rva(kPspStartup), 0x50, 8), fpo};
+    nt.stackWin = {kd::ebpFrameRecord(rva(kKeBugCheck), 0x20, 4), kd::ebpFrameRecord(rva(kKeUnstack), 0x120, 4),
+                   kd::ebpFrameRecord(rva(kMmProbe), 0x90, 0x10), kd::ebpFrameRecord(rva(kPspStartup), 0x50, 8), fpo};
     auto w = std::make_unique<kd::X86WorldBuilder>(o, nt);
 
     kd::X86Module flt;
     flt.file = "fltMgr.sys", flt.pdb = "fltMgr.pdb", flt.guid = "5EED0003F17000000000000000000001";
     flt.base = kFltMgr, flt.size = 0x18000, flt.timestamp = 0x48025247;
     flt.funcs = {{static_cast<uint32_t>(kFltSendMessage - kFltMgr), 0x220, 0x1c, "FltSendMessage"}};
-    flt.stackWin = {ebpFrame(static_cast<uint32_t>(kFltSendMessage - kFltMgr), 0x220, 0x1c)};
+    flt.stackWin = {kd::ebpFrameRecord(static_cast<uint32_t>(kFltSendMessage - kFltMgr), 0x220, 0x1c)};
     w->addModule(flt);
     kd::X86Module bf;  // publics only; the FltSendMessage caller ends right at ScUnInitExcludePath
     bf.file = "Bfilter.sys", bf.pdb = "Bfilter.pdb", bf.guid = "5EED0003BF0000000000000000000001";
     bf.base = kBfilter, bf.size = 0x9000, bf.timestamp = 0x5596a1b2;
     bf.publics = {{0x2870, 0, "ScUnInitExcludePath"}, {0x28a0, 4, "ScMessageThread"}};
-    bf.stackWin = {ebpFrame(0x27c0, 0xb0, 0)};
+    bf.stackWin = {kd::ebpFrameRecord(0x27c0, 0xb0, 0)};
     w->addModule(bf);
 
     uint64_t sys = w->systemProcess();
@@ -328,7 +284,7 @@ Seed003 buildSeed003() {
     w->setBugcheck(6, {0, 0, 0, 0});
 
     Seed003 r;
-    r.symDir = TempDir::get() + "/sym003";
+    r.symDir = test::BinaryTempDir::get() + "/sym003";
     w->writeSymbols(r.symDir);
     r.w = std::move(w);
     return r;
@@ -362,7 +318,7 @@ const Built& built(const SeedCase& c) {
     auto it = cache.find(c.name());
     if (it != cache.end()) return it->second;
     Built b;
-    b.dump = TempDir::get() + "/" + c.name() + ".dmp";
+    b.dump = test::BinaryTempDir::get() + "/" + c.name() + ".dmp";
     if (c.seed == "002") {
         Seed002 s = buildSeed002(c.pae);
         s.w->buildFile(b.dump, c.type);
@@ -391,25 +347,6 @@ std::vector<std::string> script(const SeedCase& c) {
             "dt nt!_KTHREAD @esi ApcState.", "dt nt!_KAPC_STATE @esi+34", "dt nt!_KAPC 8a3f6248", "lm"};
 }
 
-std::string transcript(Engine& e, const std::vector<std::string>& cmds) {
-    std::string out;
-    for (const auto& cmd : cmds) {
-        std::string prompt = e.prompt();
-        out += prompt + cmd + "\n" + e.execute(cmd).text;
-    }
-    return out;
-}
-
-void replaceAll(std::string& s, const std::string& from, const std::string& to) {
-    for (size_t at = 0; !from.empty() && (at = s.find(from, at)) != std::string::npos; at += to.size())
-        s.replace(at, from.size(), to);
-}
-
-bool updating() {
-    const char* v = std::getenv("NTRIAGE_UPDATE_GOLDEN");
-    return v && std::string(v) == "1";
-}
-
 // ---- golden transcripts ----------------------------------------------------------------------
 
 class X86SeedGolden : public ::testing::TestWithParam<SeedCase> {};
@@ -426,17 +363,8 @@ TEST_P(X86SeedGolden, TranscriptMatches) {
                        " Windows XP (X86WorldBuilder, built-in XP SP3 types)\ndump type: " + kinds.at(c.type) +
                        "\nsymbols: synthetic Breakpad .sym files; types: built-in XP SP3 table as \"nt\"\n" +
                        "banner: " + kernelDirBaseWarning(*e).value_or("(no CR3 warning)") + "\ncommands: " + joined +
-                       "\n----\n" + transcript(*e, cmds);
-    replaceAll(text, TempDir::get() + "/", "<tmp>/");
-    std::string path = std::string(NTRIAGE_FIXTURES_DIR) + "/../golden/kernel/" + c.name() + ".golden";
-    if (updating()) {
-        fs::create_directories(fs::path(path).parent_path());
-        std::ofstream(path, std::ios::binary) << text;
-        GTEST_SKIP() << "rewrote " << path;
-    }
-    std::string expected = test::readTextFile(path);
-    ASSERT_FALSE(expected.empty()) << "missing golden file " << path << " (run with NTRIAGE_UPDATE_GOLDEN=1)";
-    EXPECT_EQ(text, expected) << "golden file: tests/golden/kernel/" << c.name() << ".golden";
+                       "\n----\n" + test::kernelTranscript(*e, cmds);
+    test::checkKernelGolden(c.name() + ".golden", test::withTempDirAsTmp(text));
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, X86SeedGolden, ::testing::ValuesIn(cases()), [](const auto& p) {
@@ -469,7 +397,7 @@ TEST_P(Seed002Facts, DoubleFaultReadsAsTheSeedReadsIt) {
     // kvn: frame 00 is KiTrap08+0x41 left through the task gate, frame 01 the
     // interrupted task's HAIBAO+0x3af2 with the seed's ChildEBP and args.
     Output kv = e->execute("kvn");
-    auto l = lines(kv.text);
+    auto l = test::outputLines(kv.text);
     ASSERT_GE(l.size(), 3u) << kv.text;
     EXPECT_EQ(l[1], "00 00000000 aebc6af2     f000e2c3 f000eef3 f000eef3 nt!KiTrap08+0x41 (FPO: TaskGate 28:0)")
         << kv.text;
@@ -478,10 +406,10 @@ TEST_P(Seed002Facts, DoubleFaultReadsAsTheSeedReadsIt) {
 
     // dt _KTSS of the current TSS (KPCR.TSS).
     Output dt = e->execute("dt nt!_KTSS 80474850");
-    EXPECT_TRUE(hasLine(dt.text, "   +0x000 Backlink         : 0x28")) << dt.text;
-    EXPECT_TRUE(hasLine(dt.text, "   +0x01c CR3              : 0x30000")) << dt.text;
-    EXPECT_TRUE(hasLine(dt.text, "   +0x020 Eip              : 0x80468358")) << dt.text;
-    EXPECT_TRUE(hasLine(dt.text, "   +0x066 IoMapBase        : 0x20ac")) << dt.text;
+    EXPECT_TRUE(test::hasOutputLine(dt.text, "   +0x000 Backlink         : 0x28")) << dt.text;
+    EXPECT_TRUE(test::hasOutputLine(dt.text, "   +0x01c CR3              : 0x30000")) << dt.text;
+    EXPECT_TRUE(test::hasOutputLine(dt.text, "   +0x020 Eip              : 0x80468358")) << dt.text;
+    EXPECT_TRUE(test::hasOutputLine(dt.text, "   +0x066 IoMapBase        : 0x20ac")) << dt.text;
 
     // .tss 28: the interrupted task's registers become the scope; kv walks its stack.
     Output tss = e->execute(".tss 28");
@@ -490,7 +418,7 @@ TEST_P(Seed002Facts, DoubleFaultReadsAsTheSeedReadsIt) {
     EXPECT_NE(tss.text.find("eip=aebc6af2 esp=f655d7d0 ebp=f655d7dc"), std::string::npos) << tss.text;
     EXPECT_NE(tss.text.find("cs=0008  ss=0010  ds=0023  es=0023  fs=0030  gs=0000"), std::string::npos) << tss.text;
     Output kv2 = e->execute("kv");
-    auto l2 = lines(kv2.text);
+    auto l2 = test::outputLines(kv2.text);
     ASSERT_GE(l2.size(), 3u) << kv2.text;
     EXPECT_EQ(l2[0], "  *** Stack trace for last set context - .thread/.cxr resets it");
     EXPECT_EQ(l2[2], "00 f655d7dc 00000000     f655d7ec f655e09c 4d4c4b48 HAIBAO+0x3af2") << kv2.text;
@@ -537,13 +465,13 @@ TEST(X86Seed003, DetachWithAQueuedKernelApc) {
                               "04 ba6e5dac 80576320     Bfilter!ScUnInitExcludePath",
                               "05 ba6e5ddc 804ec7b9     nt!PspSystemThreadStartup+0x34",
                               "06 00000000 00000000     nt!KiThreadStartup+0x16"};
-    auto l = lines(k.text);
+    auto l = test::outputLines(k.text);
     ASSERT_EQ(l.size(), 8u) << k.text;
     for (size_t i = 0; i < 7; ++i) EXPECT_EQ(l[i + 1], expected[i]) << k.text;
     Output kb = e->execute("kb");
-    EXPECT_TRUE(hasLine(kb.text, "03 ba6e5d54 ba711870     8ab61818 ba71708c e4446410 fltMgr!FltSendMessage+0x1db"))
+    EXPECT_TRUE(test::hasOutputLine(kb.text, "03 ba6e5d54 ba711870     8ab61818 ba71708c e4446410 fltMgr!FltSendMessage+0x1db"))
         << kb.text;
-    EXPECT_TRUE(hasLine(kb.text, "06 00000000 00000000     00000000 00000000 00000000 nt!KiThreadStartup+0x16"))
+    EXPECT_TRUE(test::hasOutputLine(kb.text, "06 00000000 00000000     00000000 00000000 00000000 nt!KiThreadStartup+0x16"))
         << kb.text;
 
     EXPECT_EQ(e->execute("db @esi+165 l1").text.substr(0, 12), "8ab544ed  01");
@@ -552,14 +480,14 @@ TEST(X86Seed003, DetachWithAQueuedKernelApc) {
     EXPECT_EQ(e->execute("dd 8ab543bc l1").text, "8ab543bc  8a3f6254\n");  // not 8ab543bc: the list is not empty
 
     Output dt = e->execute("dt nt!_KTHREAD @esi ApcState");
-    EXPECT_TRUE(hasLine(dt.text, "   +0x034 ApcState         : _KAPC_STATE")) << dt.text;
+    EXPECT_TRUE(test::hasOutputLine(dt.text, "   +0x034 ApcState         : _KAPC_STATE")) << dt.text;
     Output dt2 = e->execute("dt nt!_KTHREAD @esi ApcState.");
-    EXPECT_TRUE(hasLine(dt2.text, "      +0x015 KernelApcPending : 0x1 ''")) << dt2.text;
-    EXPECT_TRUE(hasLine(dt2.text, "      +0x014 KernelApcInProgress : 0 ''")) << dt2.text;
+    EXPECT_TRUE(test::hasOutputLine(dt2.text, "      +0x015 KernelApcPending : 0x1 ''")) << dt2.text;
+    EXPECT_TRUE(test::hasOutputLine(dt2.text, "      +0x014 KernelApcInProgress : 0 ''")) << dt2.text;
     Output st = e->execute("dt nt!_KAPC_STATE @esi+34");
-    EXPECT_TRUE(hasLine(st.text, "   +0x010 Process          : 0x8a6bdbb0 _KPROCESS")) << st.text;
-    EXPECT_TRUE(hasLine(st.text, "   +0x014 KernelApcInProgress : 0 ''")) << st.text;
-    EXPECT_TRUE(hasLine(st.text, "   +0x015 KernelApcPending : 0x1 ''")) << st.text;
+    EXPECT_TRUE(test::hasOutputLine(st.text, "   +0x010 Process          : 0x8a6bdbb0 _KPROCESS")) << st.text;
+    EXPECT_TRUE(test::hasOutputLine(st.text, "   +0x014 KernelApcInProgress : 0 ''")) << st.text;
+    EXPECT_TRUE(test::hasOutputLine(st.text, "   +0x015 KernelApcPending : 0x1 ''")) << st.text;
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include <filesystem>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "base/error.h"
 #include "base/mapped_file.h"
@@ -284,6 +287,56 @@ std::string isfCacheEntryPath(const std::string& source, const std::string& cach
     return cacheDir + "/" + base + "." + hex16(isfNameHash(absolute)) + ".ntrisf";
 }
 
+uint64_t isfCacheMaxBytes() {
+    if (const char* v = std::getenv("NTRIAGE_ISF_CACHE_MAX_MB"); v && *v) {
+        char* end = nullptr;
+        const unsigned long long mb = std::strtoull(v, &end, 10);
+        if (end && *end == '\0' && mb <= (uint64_t{1} << 40)) return static_cast<uint64_t>(mb) << 20;
+    }
+    return uint64_t{1024} << 20;
+}
+
+size_t trimIsfCache(const std::string& cacheDir, const std::string& keep, uint64_t maxBytes) {
+    namespace fs = std::filesystem;
+    struct Entry {
+        fs::path path;
+        uint64_t size;
+        fs::file_time_type used;
+    };
+    std::vector<Entry> entries;
+    size_t removed = 0, seen = 0;
+    uint64_t total = 0;
+    std::error_code ec;
+    const auto now = fs::file_time_type::clock::now();
+    const std::string keepName = fs::path(keep).filename().string();
+    for (fs::directory_iterator it(cacheDir, ec), end; !ec && it != end && seen < 100000; it.increment(ec), ++seen) {
+        const fs::path p = it->path();
+        const std::string name = p.filename().string();
+        std::error_code e2;
+        const auto used = fs::last_write_time(p, e2);
+        if (e2 || !it->is_regular_file(e2)) continue;
+        if (name.find(".ntrisf.") != std::string::npos) {  // mkstemp's leftovers
+            if (now - used > std::chrono::hours(1) && fs::remove(p, e2)) ++removed;
+            continue;
+        }
+        if (name.size() < 7 || name.compare(name.size() - 7, 7, ".ntrisf") != 0) continue;
+        const uint64_t size = it->file_size(e2);
+        if (e2) continue;
+        total += size;
+        if (name != keepName) entries.push_back({p, size, used});
+    }
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.used < b.used; });
+    for (const Entry& e : entries) {
+        if (total <= maxBytes) break;
+        std::error_code e2;
+        if (fs::remove(e.path, e2)) {
+            total -= e.size;
+            ++removed;
+        }
+    }
+    return removed;
+}
+
 std::unique_ptr<IsfFile> openIsfCached(const std::string& path, const std::string& cacheDir, IsfCacheStatus* status) {
     IsfCacheStatus local;
     IsfCacheStatus& st = status ? *status : local;
@@ -299,6 +352,7 @@ std::unique_ptr<IsfFile> openIsfCached(const std::string& path, const std::strin
     st.entry = isfCacheEntryPath(path, cacheDir);
     if (auto hit = loadEntry(st.entry, *key, st.detail)) {
         st.outcome = IsfCacheStatus::Outcome::Hit;
+        ::utimensat(AT_FDCWD, st.entry.c_str(), nullptr, 0);  // recently used (a read-only store just refuses)
         return hit;
     }
     st.replaced = !st.detail.empty();
@@ -306,6 +360,7 @@ std::unique_ptr<IsfFile> openIsfCached(const std::string& path, const std::strin
     std::unique_ptr<IsfFile> fresh = IsfFile::fromDocument(doc);
     std::string why;
     st.outcome = storeEntry(st.entry, *key, *doc, why) ? IsfCacheStatus::Outcome::Stored : IsfCacheStatus::Outcome::NotStored;
+    if (st.outcome == IsfCacheStatus::Outcome::Stored) trimIsfCache(cacheDir, st.entry, isfCacheMaxBytes());
     if (!why.empty()) st.detail = st.detail.empty() ? why : st.detail + "; " + why;
     return fresh;
 }

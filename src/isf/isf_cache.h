@@ -16,6 +16,8 @@
 // into place; a cache that cannot be written is skipped silently.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -45,5 +47,18 @@ std::unique_ptr<IsfFile> openIsfCached(const std::string& path, const std::strin
 
 // Where the entry of source lives in cacheDir.
 std::string isfCacheEntryPath(const std::string& source, const std::string& cacheDir);
+
+// The cache's size bound: entries are about 8 MB per kernel build, and a
+// crash-reporting host sees many builds. After each store the least
+// recently used entries (by mtime: a hit touches its entry) are removed
+// until the *.ntrisf files total at most this; $NTRIAGE_ISF_CACHE_MAX_MB
+// overrides the default of 1024 MiB.
+uint64_t isfCacheMaxBytes();
+
+// Removes the least recently used entries of cacheDir until the rest total
+// at most maxBytes, never `keep` (the entry just written), and temporary
+// files older than an hour (a writer that died). Returns how many files it
+// removed. Looks at most at 100 000 directory entries.
+size_t trimIsfCache(const std::string& cacheDir, const std::string& keep, uint64_t maxBytes);
 
 }  // namespace nt::isf

@@ -5,6 +5,8 @@
 // falls back to decoding. Every test uses its own temporary cache directory.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <fcntl.h>
 #include <lzma.h>
 #include <sys/stat.h>
@@ -368,6 +370,67 @@ TEST(IsfCache, OneEntryPerSourceFile) {
     IsfCacheStatus st;
     EXPECT_EQ(openIsfCached(dir / "a/t.json.xz", cache, &st)->rvaOf("Foo"), 0x3000u);
     EXPECT_EQ(st.outcome, Outcome::Hit);
+}
+
+// The cache stays under its bound: the least recently used entries go
+// first (mtime; a hit touches its entry), never the entry just written, and
+// a dead writer's temporary file older than an hour goes too.
+TEST(IsfCache, TrimRemovesLeastRecentlyUsedEntries) {
+    TempDir dir;
+    const std::string cache = dir / "cache";
+    fs::create_directories(cache);
+    const auto now = fs::file_time_type::clock::now();
+    auto entry = [&](const std::string& name, size_t size, std::chrono::minutes age) {
+        writeBytes(cache + "/" + name, std::vector<uint8_t>(size, 0x5a));
+        fs::last_write_time(cache + "/" + name, now - age);
+    };
+    entry("old.ntrisf", 1000, std::chrono::minutes(300));
+    entry("mid.ntrisf", 1000, std::chrono::minutes(200));
+    entry("new.ntrisf", 1000, std::chrono::minutes(100));
+    entry("kept.ntrisf", 1000, std::chrono::minutes(400));  // the oldest, but just written
+    entry("other.json", 5000, std::chrono::minutes(500));   // not an entry: never touched
+    entry("x.ntrisf.Ab12Cd", 10, std::chrono::minutes(90));  // a dead writer's file
+    entry("y.ntrisf.Ef34Gh", 10, std::chrono::minutes(5));   // a writer at work
+    EXPECT_EQ(trimIsfCache(cache, cache + "/kept.ntrisf", 2500), 3u);
+    EXPECT_FALSE(fs::exists(cache + "/old.ntrisf"));
+    EXPECT_FALSE(fs::exists(cache + "/mid.ntrisf"));
+    EXPECT_TRUE(fs::exists(cache + "/new.ntrisf"));
+    EXPECT_TRUE(fs::exists(cache + "/kept.ntrisf"));
+    EXPECT_TRUE(fs::exists(cache + "/other.json"));
+    EXPECT_FALSE(fs::exists(cache + "/x.ntrisf.Ab12Cd"));
+    EXPECT_TRUE(fs::exists(cache + "/y.ntrisf.Ef34Gh"));
+    EXPECT_EQ(trimIsfCache(cache, "", 1 << 20), 0u);  // under the bound: nothing goes
+    EXPECT_EQ(trimIsfCache(dir / "missing", "", 0), 0u);
+}
+
+TEST(IsfCache, StoringPastTheBoundEvictsTheColdestEntry) {
+    TempDir dir;
+    for (const char* n : {"a", "b", "c"}) writeBytes(dir / (std::string(n) + ".json.xz"), xzCompress(smallIsf(0x1000)));
+    const std::string cache = dir / "cache";
+    IsfCacheStatus st;
+    openIsfCached(dir / "a.json.xz", cache, &st);
+    ASSERT_EQ(st.outcome, Outcome::Stored);
+    const uint64_t one = fs::file_size(st.entry);
+    const std::string entryA = st.entry;
+    fs::last_write_time(entryA, fs::file_time_type::clock::now() - std::chrono::hours(2));
+    openIsfCached(dir / "b.json.xz", cache, &st);
+    const std::string entryB = st.entry;
+    fs::last_write_time(entryB, fs::file_time_type::clock::now() - std::chrono::hours(3));
+    // A hit makes a the most recently used again.
+    openIsfCached(dir / "a.json.xz", cache, &st);
+    ASSERT_EQ(st.outcome, Outcome::Hit);
+    // Room for two entries: storing c evicts b, the coldest.
+    ::setenv("NTRIAGE_ISF_CACHE_MAX_MB", "0", 1);
+    EXPECT_EQ(isfCacheMaxBytes(), 0u);
+    ::unsetenv("NTRIAGE_ISF_CACHE_MAX_MB");
+    EXPECT_EQ(isfCacheMaxBytes(), uint64_t{1024} << 20);
+    EXPECT_EQ(trimIsfCache(cache, entryA, 2 * one), 0u);
+    openIsfCached(dir / "c.json.xz", cache, &st);
+    ASSERT_EQ(st.outcome, Outcome::Stored);
+    EXPECT_EQ(trimIsfCache(cache, st.entry, 2 * one), 1u);
+    EXPECT_TRUE(fs::exists(entryA));
+    EXPECT_FALSE(fs::exists(entryB));
+    EXPECT_TRUE(fs::exists(st.entry));
 }
 
 }  // namespace

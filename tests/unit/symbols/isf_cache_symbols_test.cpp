@@ -67,15 +67,17 @@ private:
     std::string path_;
 };
 
-// Entry file name -> modification time (ns): unchanged times mean the
-// second session read the entries instead of rewriting them.
+// Entry file name -> inode: unchanged inodes mean the second session read
+// the entries instead of rewriting them (a rewrite renames a new file, made
+// while the old one still exists, over it).
 std::map<std::string, int64_t> entries(const std::string& dir) {
     std::map<std::string, int64_t> out;
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         struct stat st {};
-        if (::stat(it->path().c_str(), &st) == 0)
-            out[it->path().filename().string()] = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+        // The inode: an entry is rewritten by renaming a new file over it,
+        // while a hit only touches its mtime (the eviction order).
+        if (::stat(it->path().c_str(), &st) == 0) out[it->path().filename().string()] = int64_t(st.st_ino);
     }
     return out;
 }

@@ -15,6 +15,8 @@
 //  * _ETHREAD: +0x1ec Cid, +0x220 ThreadsProcess, +0x22c ThreadListEntry
 //    (XP dt dumps; Windows 2000 had Cid at +0x1e0, seed 002's
 //    PsGetCurrentProcessId).
+//  * _KPRCB.DebugDpcTime +0x4b4 / InterruptTime +0x4b8: published XP SP2/SP3
+//    `dt nt!_KPRCB` output (after DpcTime +0x4b0, before AdjustDpcThreshold).
 //  * _KAPC_STATE / KTHREAD APC fields: seed 003 (KeUnstackDetachProcess
 //    tests [esi+165h] ApcStateIndex, [esi+48h] KernelApcInProgress,
 //    [esi+34h] ApcListHead[0], [esi+3Ch] ApcListHead[1]).
@@ -268,6 +270,7 @@ const std::vector<StructRow>& xpSp3Structs() {
             {0x33c, "KernelReserved", "[16] Uint4B"}, {0x37c, "HalReserved", "[16] Uint4B"},
             {0x4a0, "NpxThread", "Ptr32 _KTHREAD"}, {0x4a4, "InterruptCount", "Uint4B"},
             {0x4a8, "KernelTime", "Uint4B"}, {0x4ac, "UserTime", "Uint4B"}, {0x4b0, "DpcTime", "Uint4B"},
+            {0x4b4, "DebugDpcTime", "Uint4B"}, {0x4b8, "InterruptTime", "Uint4B"},
             {0x860, "DpcListHead", "_LIST_ENTRY"}, {0x868, "DpcStack", "Ptr32 Void"},
             {0x900, "VendorString", "[13] UChar"}, {0x910, "MHz", "Uint4B"}, {0x914, "FeatureBits", "Uint4B"}}},
         {"_KPCR", 0xd70, {

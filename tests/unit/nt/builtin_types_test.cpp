@@ -151,6 +151,8 @@ TEST(BuiltinTypes, XpProcessThreadAndProcessorOffsets) {
     EXPECT_EQ(off(l, "_EPROCESS", "Peb"), 0x1b0u);
     EXPECT_EQ(l.size("_EPROCESS"), 0x260u);
     EXPECT_EQ(l.size("_ETHREAD"), 0x258u);
+    EXPECT_EQ(off(l, "_KPRCB", "DpcTime"), 0x4b0u);
+    EXPECT_EQ(off(l, "_KPRCB", "InterruptTime"), 0x4b8u);  // published XP dt output
     EXPECT_EQ(off(l, "_KPCR", "SelfPcr"), 0x1cu);
     EXPECT_EQ(off(l, "_KPCR", "Prcb"), 0x20u);
     EXPECT_EQ(off(l, "_KPCR", "Irql"), 0x24u);

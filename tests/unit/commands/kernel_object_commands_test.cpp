@@ -8,6 +8,7 @@
 
 #include "base/format.h"
 #include "commands/engine.h"
+#include "unit/commands/kernel_scenario.h"
 #include "dump/open_dump.h"
 #include "support/kdump_builder/kdump_builder.h"
 #include "support/test_support.h"
@@ -19,17 +20,8 @@ namespace kd = test::kdump;
 
 constexpr const char* kIsf = "jpcert-isf/ntkrnlmp.pdb/5278AFF86C341677D7D7835C85B7B844-1.json.xz";
 
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t at = 0;
-    while (at < text.size()) {
-        size_t nl = text.find('\n', at);
-        if (nl == std::string::npos) nl = text.size();
-        out.push_back(text.substr(at, nl - at));
-        at = nl + 1;
-    }
-    return out;
-}
+// The shared splitter (kernel_scenario.h), under the name these tests use.
+std::vector<std::string> lines(const std::string& text) { return test::outputLines(text); }
 
 bool hasLine(const std::string& text, const std::string& line) {
     auto l = lines(text);
